@@ -1,0 +1,89 @@
+"""The request's unit of work: one transaction per API call, and in it the call's event.
+
+Routes never commit. This dependency opens the session, resolves the caller, hands both to the
+route, then writes the call's event row and commits - the change and its event together, or
+neither. A failed call rolls back and is recorded as an ``error`` event in its own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from hookdoor.config import Settings
+from hookdoor.errors import Forbidden, HookdoorError, NotAuthenticated
+from hookdoor.events.recorder import Action, record, request_facts
+from hookdoor.identity.credentials import resolve_principal
+from hookdoor.identity.principal import Principal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ApiContext:
+    request: Request
+    db: AsyncSession
+    action: Action
+    settings: Settings
+
+    @property
+    def principal(self) -> Principal:
+        return self.action.principal
+
+    @property
+    def services(self):  # type: ignore[no-untyped-def]
+        return self.request.app.state.services
+
+    def require_login(self) -> Principal:
+        if not self.principal.authenticated:
+            raise NotAuthenticated()
+        return self.principal
+
+    def require_global_admin(self) -> Principal:
+        if not self.require_login().is_global_admin:
+            raise Forbidden("this operation is for global administrators only")
+        return self.principal
+
+
+def action_name(request: Request) -> str:
+    return request.url.path.removeprefix("/api/").strip("/") or "api"
+
+
+def _failure_status(exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, HookdoorError):
+        return exc.status_code, exc.message
+    status = getattr(exc, "status_code", 500)
+    return status, str(getattr(exc, "description", "")) or type(exc).__name__
+
+
+async def _record_failure(request: Request, action: Action, exc: Exception) -> None:
+    status, message = _failure_status(exc)
+    try:
+        async with request.app.state.sessionmaker() as db:
+            await record(db, action, outcome="error", status_code=status, message=message)
+            await db.commit()
+    except Exception:  # the caller still gets its own error; this one goes to the log
+        log.exception("could not record the failed action %s", action.name)
+        return
+    request.app.state.wakeup.notify()
+
+
+async def api_context(request: Request) -> AsyncIterator[ApiContext]:
+    state = request.app.state
+    action = Action(name=action_name(request), request=request_facts(request))
+    async with state.sessionmaker() as db:
+        context = ApiContext(request=request, db=db, action=action, settings=state.settings)
+        try:
+            action.principal = await resolve_principal(db, request)
+            yield context
+            await record(db, action, outcome="ok", status_code=200)
+            await db.commit()
+        except Exception as exc:
+            await db.rollback()
+            await _record_failure(request, action, exc)
+            raise
+    state.wakeup.notify()

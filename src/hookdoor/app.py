@@ -1,0 +1,117 @@
+"""create_app(): wires the routers, the error handlers, the middleware and the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hookdoor import system_endpoints
+from hookdoor.api.envelope import error_body
+from hookdoor.config import Settings
+from hookdoor.db.engine import create_engine, create_sessionmaker
+from hookdoor.db.migrate import upgrade
+from hookdoor.errors import HookdoorError, OAuthError, TooManyRequests
+from hookdoor.events.wakeup import Wakeup
+from hookdoor.identity import account_endpoints, endpoints
+from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, stored_secret_key
+from hookdoor.identity.passwords import Passwords
+from hookdoor.identity.throttle import LoginThrottle
+from hookdoor.metrics import HttpMetrics, MetricsMiddleware
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    passwords: Passwords
+    throttle: LoginThrottle
+    secret_key: str = ""
+
+
+def _services(settings: Settings) -> Services:
+    return Services(
+        passwords=Passwords(time_cost=settings.password_time_cost, memory_cost_kib=settings.password_memory_kib,
+                            parallelism=1),
+        throttle=LoginThrottle(
+            max_failures=settings.login_max_failures,
+            max_failures_per_ip=settings.login_max_failures_per_ip,
+            lockout_seconds=settings.login_lockout_seconds,
+        ),
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state = app.state
+    await upgrade(state.engine)
+    async with state.sessionmaker() as db:
+        generated = await bootstrap(db, state.settings, state.services.passwords)
+        state.services.secret_key = (
+            state.settings.secret_key.get_secret_value() if state.settings.secret_key else await stored_secret_key(db)
+        )
+        await db.commit()
+    if generated:
+        announce_generated_password(state.settings.admin_name, generated)
+    try:
+        yield
+    finally:
+        await state.engine.dispose()
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HookdoorError)
+    async def hookdoor_error(request: Request, exc: HookdoorError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        return JSONResponse(error_body(exc.message, exc.data), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(OAuthError)
+    async def oauth_error(request: Request, exc: OAuthError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Basic"} if exc.status_code == 401 else None
+        body = {"error": exc.error, "error_description": exc.description}
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in exc.errors()]
+        return JSONResponse(error_body("invalid parameter " + "; ".join(problems)), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = f"no such API: {request.url.path}" if exc.status_code == 404 else str(exc.detail)
+        return JSONResponse(error_body(message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("internal server error; the details are in the server log"), status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Hookdoor",
+        version="0.1.0",
+        description="An identity server that speaks Casdoor's API; every action is a signed webhook event.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = create_engine(settings)
+    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.wakeup = Wakeup()
+    app.state.services = _services(settings)
+    app.state.metrics_registry = CollectorRegistry()
+    app.state.http_metrics = HttpMetrics(app.state.metrics_registry)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
+    _install_error_handlers(app)
+    app.include_router(system_endpoints.router)
+    app.include_router(account_endpoints.router)
+    app.include_router(endpoints.build_router())
+    return app

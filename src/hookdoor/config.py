@@ -1,0 +1,73 @@
+"""Every setting Hookdoor reads, in one place, from ``HOOKDOOR_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOOKDOOR_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///hookdoor.db",
+        description="SQLAlchemy URL; postgresql://... selects PostgreSQL (asyncpg).",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs session cookies and CSRF tokens; generated and stored when unset."
+    )
+    data_dir: Path = Path(".")
+
+    admin_password: SecretStr | None = Field(
+        default=None, description="Password of the bootstrapped admin; generated and printed once when unset."
+    )
+    admin_name: str = "admin"
+
+    metrics_key: SecretStr | None = Field(
+        default=None, description="A bearer key that may read /api/metrics besides global admins."
+    )
+    public_url: str = Field(default="", description="How browsers reach this server (issuer, links).")
+    secure_cookies: bool | None = Field(
+        default=None, description="Mark cookies Secure; defaults to on when public_url is https."
+    )
+
+    access_token_ttl_hours: int = Field(default=168, ge=1)
+    session_ttl_hours: int = Field(default=24 * 7, ge=1)
+
+    login_max_failures: int = Field(default=5, ge=1, description="Failures per account before a lock-out.")
+    login_max_failures_per_ip: int = Field(default=20, ge=1)
+    login_lockout_seconds: int = Field(default=300, ge=1)
+
+    run_worker: bool = True
+
+    # argon2id cost (OWASP's minimum is t=2, m=19 MiB); raise it on stronger machines.
+    password_time_cost: int = Field(default=2, ge=1, le=10)
+    password_memory_kib: int = Field(default=19456, ge=1024, le=1048576)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        """Accept the plain URLs people paste and pick the async driver for them."""
+        for plain, async_form in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite:///", "sqlite+aiosqlite:///"),
+        ):
+            if url.startswith(plain):
+                return async_form + url[len(plain) :]
+        return url
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def cookie_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.public_url.startswith("https://")

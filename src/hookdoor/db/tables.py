@@ -1,0 +1,91 @@
+"""The schema, in one place. Identity tables are generated from the resource registry."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+
+from hookdoor.db.types import UTCDateTime
+from hookdoor.identity.registry import KINDS, ResourceKind
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Columns that hold what must never round-trip through the JSON document (hashes, expiries).
+def _private_columns(table_name: str) -> tuple[Column, ...]:
+    if table_name == "users":
+        return (Column("password_hash", Text, nullable=True),)
+    if table_name == "tokens":
+        return (
+            Column("access_token_hash", String(64), nullable=True, index=True),
+            Column("refresh_token_hash", String(64), nullable=True, index=True),
+            Column("code_hash", String(64), nullable=True, index=True),
+            Column("expires_at", UTCDateTime, nullable=True),
+        )
+    return ()
+
+
+def lookup_column_name(field: str) -> str:
+    return f"lk_{field}"
+
+
+def _kind_table(kind: ResourceKind) -> Table:
+    return Table(
+        kind.table_name,
+        metadata,
+        Column("owner", String(100), primary_key=True),
+        Column("name", String(100), primary_key=True),
+        Column("organization", String(100), nullable=False, index=True),
+        Column("created_time", String(40), nullable=False, index=True),
+        Column("updated_time", String(40), nullable=False),
+        Column("data", JSON, nullable=False),
+        *(Column(lookup_column_name(f), String(255), nullable=True, index=True) for f in kind.lookup_columns),
+        *_private_columns(kind.table_name),
+    )
+
+
+KIND_TABLES: dict[str, Table] = {kind.singular: _kind_table(kind) for kind in KINDS}
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("action", String(100), nullable=False, index=True),
+    Column("organization", String(100), nullable=False, index=True),
+    Column("actor", String(201), nullable=False),
+    Column("subject", String(201), nullable=True, index=True),
+    Column("outcome", String(10), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("user", JSON, nullable=True),
+    Column("object", JSON, nullable=True),
+    Column("request", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("dispatched", Boolean, nullable=False, default=False),
+)
+Index("ix_events_undispatched", events.c.dispatched, events.c.id)
+
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("owner", String(100), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("application", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+)
+Index("ix_auth_sessions_user", auth_sessions.c.owner, auth_sessions.c.name)
+
+server_state = Table(
+    "server_state",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

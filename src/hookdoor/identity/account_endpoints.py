@@ -1,0 +1,145 @@
+"""Casdoor's account routes: signup, login, logout, get-account, passwords, keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from hookdoor.api.context import ApiContext, api_context
+from hookdoor.api.envelope import affected, form_or_json, json_object, ok
+from hookdoor.errors import BadRequest, NotAuthenticated
+from hookdoor.identity.accounts import USERS, Accounts
+from hookdoor.identity.credentials import SESSION_COOKIE
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+Context = Depends(api_context, scope="function")
+
+
+def _json_body(*required: str) -> dict[str, Any]:
+    properties = {name: {"type": "string"} for name in required}
+    schema = {"type": "object", "properties": properties, "required": list(required)}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _form_body(*required: str) -> dict[str, Any]:
+    schema = {"type": "object", "properties": {n: {"type": "string"} for n in required}, "required": list(required)}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+@router.post("/signup", openapi_extra=_json_body("application", "username", "password"))
+async def signup(context: ApiContext = Context) -> dict[str, Any]:
+    user = await Accounts(context).signup(await json_object(context.request))
+    return ok(f"{user['owner']}/{user['name']}")
+
+
+@router.post("/login", openapi_extra=_json_body("application", "username", "password"))
+async def login(response: Response, context: ApiContext = Context) -> dict[str, Any]:
+    accounts = Accounts(context)
+    login_type, found = await accounts.login(await json_object(context.request))
+    user, application = found["user"], found["application"]
+    if login_type == "token":
+        token = await accounts.issue_token(user, application)
+        return ok(token.access_token, token.refresh_token)
+    if login_type == "code":
+        token = await accounts.issue_token(user, application)
+        return ok(token.access_token)
+    session = await accounts.open_session(user, application)
+    response.set_cookie(
+        SESSION_COOKIE, session.token, httponly=True, samesite="lax", secure=context.settings.cookie_secure,
+        max_age=context.settings.session_ttl_hours * 3600, path="/",
+    )
+    return ok(f"{user['owner']}/{user['name']}")
+
+
+async def _logout(response: Response, context: ApiContext) -> dict[str, Any]:
+    name = await Accounts(context).logout()
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return ok(name)
+
+
+@router.get("/logout")
+async def logout_get(response: Response, context: ApiContext = Context) -> dict[str, Any]:
+    return await _logout(response, context)
+
+
+@router.post("/logout")
+async def logout_post(response: Response, context: ApiContext = Context) -> dict[str, Any]:
+    return await _logout(response, context)
+
+
+@router.post("/sso-logout")
+async def sso_logout(response: Response, context: ApiContext = Context) -> dict[str, Any]:
+    await Accounts(context).sso_logout()
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return ok()
+
+
+@router.get("/get-account")
+async def get_account(context: ApiContext = Context) -> dict[str, Any]:
+    user, organization = await Accounts(context).account()
+    return ok(user, organization, sub=user.get("id", ""), name=user["name"])
+
+
+@router.post("/set-password", openapi_extra=_form_body("userOwner", "userName", "newPassword"))
+async def set_password(context: ApiContext = Context) -> dict[str, Any]:
+    form = await form_or_json(context.request)
+    owner, name = form.get("userOwner", ""), form.get("userName", "")
+    if not owner or not name:
+        raise BadRequest("invalid field userOwner/userName: both are required")
+    await Accounts(context).set_password(owner, name, form.get("oldPassword", ""), form.get("newPassword", ""))
+    return ok()
+
+
+@router.post("/check-user-password", openapi_extra=_json_body("owner", "name", "password"))
+async def check_user_password(context: ApiContext = Context) -> dict[str, Any]:
+    body = await json_object(context.request)
+    owner, name = body.get("owner"), body.get("name")
+    password = body.get("password")
+    if not all(isinstance(v, str) and v for v in (owner, name, password)):
+        raise BadRequest("invalid field owner/name/password: all three are required strings")
+    await Accounts(context).check_password(owner, name, password)  # type: ignore[arg-type]
+    return ok()
+
+
+@router.post("/add-user-keys", openapi_extra=_json_body("owner", "name"))
+async def add_user_keys(context: ApiContext = Context) -> dict[str, Any]:
+    body = await json_object(context.request)
+    owner, name = body.get("owner"), body.get("name")
+    if not isinstance(owner, str) or not isinstance(name, str) or not owner or not name:
+        raise BadRequest("invalid field owner/name: both are required")
+    await Accounts(context).add_keys(owner, name)
+    return affected(True)
+
+
+@router.post("/remove-user-from-group")
+async def remove_user_from_group(
+    context: ApiContext = Context,
+    owner: str = Query("", max_length=100),
+    name: str = Query("", max_length=100),
+    groupName: str = Query("", max_length=201),
+) -> dict[str, Any]:
+    form = await form_or_json(context.request) if await context.request.body() else {}
+    owner, name = owner or form.get("owner", ""), name or form.get("name", "")
+    group = groupName or form.get("groupName", "")
+    if not owner or not name or not group:
+        raise BadRequest("invalid field owner/name/groupName: all three are required")
+    return affected(await Accounts(context).remove_from_group(owner, name, group))
+
+
+@router.get("/userinfo", tags=["oauth"])
+async def userinfo(context: ApiContext = Context) -> dict[str, Any]:
+    """OIDC UserInfo: plain claims, no envelope."""
+    principal = context.principal
+    if principal.kind != "user" or principal.user is None:
+        raise NotAuthenticated("a user's access token is required")
+    user = USERS.mask(principal.user, may_manage=True)
+    context.action.concerns(subject=user)
+    return {
+        "sub": user.get("id", ""), "iss": context.settings.public_url,
+        "name": user["name"], "preferred_username": user["name"],
+        "email": user.get("email", ""), "email_verified": bool(user.get("emailVerified")),
+        "picture": user.get("avatar", ""), "groups": user.get("groups") or [],
+        "owner": user["owner"], "displayName": user.get("displayName", ""),
+    }
+

@@ -1,0 +1,220 @@
+"""Account flows: sign-up, sign-in, sign-out, passwords and API keys."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from hookdoor.api.context import ApiContext
+from hookdoor.db.types import rfc3339, utcnow
+from hookdoor.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, NotFound
+from hookdoor.events.recorder import record
+from hookdoor.identity import credentials
+from hookdoor.identity.principal import Principal
+from hookdoor.identity.registry import GLOBAL_OWNER, kind
+from hookdoor.identity.repository import ObjectRepository, StoredObject
+from hookdoor.identity.schemas import EMAIL_PATTERN, NAME_PATTERN
+from hookdoor.identity.service import hashed_password
+
+USERS = kind("user")
+APPLICATIONS = kind("application")
+ORGANIZATIONS = kind("organization")
+LOGIN_FAILED = "password or username is incorrect"
+
+
+def _text(body: dict[str, Any], field: str, *, required: bool = False, max_length: int = 256) -> str:
+    value = body.get(field, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise BadRequest(f"invalid field {field}: must be a string")
+    if required and not value:
+        raise BadRequest(f"invalid field {field}: is required")
+    if len(value) > max_length:
+        raise BadRequest(f"invalid field {field}: longer than {max_length} characters")
+    return value
+
+
+class Accounts:
+    def __init__(self, context: ApiContext) -> None:
+        self.context = context
+        self.users = ObjectRepository(context.db, USERS)
+        self.applications = ObjectRepository(context.db, APPLICATIONS)
+
+    async def application(self, name: str) -> dict[str, Any]:
+        application = await self.applications.get(GLOBAL_OWNER, name)
+        if application is None:
+            raise NotFound(f"application {name!r} does not exist")
+        return application
+
+    def _note_subject(self, user: dict[str, Any]) -> None:
+        self.context.action.concerns(subject=USERS.mask(user, may_manage=False))
+
+    # ---- sign-up ------------------------------------------------------------------------------
+
+    async def signup(self, body: dict[str, Any]) -> dict[str, Any]:
+        application = await self.application(_text(body, "application", required=True))
+        organization = _text(body, "organization") or application.get("organization", "")
+        if organization != application.get("organization"):
+            raise BadRequest(f"application {application['name']!r} does not belong to organization {organization!r}")
+        if not application.get("enableSignUp"):
+            raise Forbidden(f"application {application['name']!r} does not allow sign-up")
+        username = _text(body, "username", required=True, max_length=100)
+        if not NAME_PATTERN.match(username):
+            raise BadRequest("invalid field username: must not contain '/', '?', '#', '%', '\\' or spaces")
+        email = _text(body, "email")
+        if email and not EMAIL_PATTERN.match(email):
+            raise BadRequest("invalid field email: is not an email address")
+        if await self.users.exists(organization, username):
+            raise Conflict(f"user {organization}/{username} already exists")
+        password_hash = await hashed_password(self.context, _text(body, "password", required=True))
+        user = self._new_user(body, organization, username, email, application["name"])
+        await self.users.insert(user, {"password_hash": password_hash})
+        self._note_subject(user)
+        self.context.action.concerns(obj=USERS.mask(user, may_manage=False))
+        await record(self.context.db, self.context.action.derived("new-user"), outcome="ok", status_code=200)
+        return user
+
+    @staticmethod
+    def _new_user(body: dict[str, Any], organization: str, username: str, email: str, app: str) -> dict[str, Any]:
+        now = rfc3339(utcnow())
+        return {
+            "owner": organization, "name": username, "createdTime": now, "updatedTime": now,
+            "id": str(uuid.uuid4()), "type": "normal-user", "password": "",
+            "displayName": _text(body, "name") or _text(body, "displayName") or username,
+            "email": email, "phone": _text(body, "phone", max_length=50),
+            "countryCode": _text(body, "countryCode", max_length=10),
+            "affiliation": _text(body, "affiliation"), "isAdmin": False, "isForbidden": False,
+            "isDeleted": False, "signupApplication": app, "registerType": "Application Signup",
+        }
+
+    # ---- sign-in ------------------------------------------------------------------------------
+
+    async def authenticate(self, organization: str, username: str, password: str) -> StoredObject:
+        """The user whose password this is, or an error that says nothing about which part was wrong."""
+        throttle = self.context.services.throttle
+        account = f"{organization}/{username}"
+        client_ip = self.context.action.request["clientIp"]
+        self.context.action.concerns(subject={"owner": organization, "name": username})
+        throttle.check(account, client_ip)
+        stored = await self.users.get_stored(organization, username)
+        if stored is not None:
+            self._note_subject(stored.data)
+        password_hash = stored.private.get("password_hash") if stored else None
+        if not await self.context.services.passwords.verify(password_hash, password):
+            throttle.failed(account, client_ip)
+            raise NotAuthenticated(LOGIN_FAILED)
+        assert stored is not None  # verify() is False for a missing user
+        if stored.data.get("isForbidden") or stored.data.get("isDeleted"):
+            raise Forbidden(f"user {account} is forbidden to sign in")
+        throttle.succeeded(account)
+        return stored
+
+    async def login(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        login_type = _text(body, "type") or "login"
+        if login_type not in ("login", "code", "token"):
+            raise BadRequest("invalid field type: must be 'login', 'code' or 'token'")
+        application = await self.application(_text(body, "application") or "app-built-in")
+        organization = _text(body, "organization") or application.get("organization", "")
+        if organization != application.get("organization"):
+            raise BadRequest(f"application {application['name']!r} does not belong to organization {organization!r}")
+        if application.get("enablePassword") is False:
+            raise Forbidden(f"application {application['name']!r} does not allow password sign-in")
+        username = _text(body, "username", required=True, max_length=100)
+        stored = await self.authenticate(organization, username, _text(body, "password", required=True))
+        return login_type, {"user": stored.data, "application": application}
+
+    async def open_session(self, user: dict[str, Any], application: dict[str, Any]) -> credentials.NewSession:
+        return await credentials.open_session(self.context.db, user, application["name"], self.context.settings)
+
+    async def issue_token(self, user: dict[str, Any], application: dict[str, Any]) -> credentials.IssuedToken:
+        return await credentials.issue_token(
+            self.context.db, self.context.settings,
+            application=application["name"], organization=user["owner"], user=user["name"],
+        )
+
+    # ---- sign-out -----------------------------------------------------------------------------
+
+    async def logout(self) -> str | None:
+        principal = self.context.principal
+        if principal.kind != "user":
+            return None
+        self._note_subject(principal.user or {})
+        if principal.session_token_hash:
+            await credentials.close_session(self.context.db, principal.session_token_hash)
+        return principal.name
+
+    async def sso_logout(self) -> None:
+        principal = self._require_user()
+        self._note_subject(principal.user or {})
+        await credentials.close_all_sessions(self.context.db, principal.organization, principal.name)
+        await credentials.revoke_user_tokens(self.context.db, principal.organization, principal.name)
+
+    def _require_user(self) -> Principal:
+        principal = self.context.require_login()
+        if principal.kind != "user":
+            raise Forbidden("this operation needs a signed-in user, not an application")
+        return principal
+
+    async def account(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        principal = self._require_user()
+        user = principal.user or {}
+        self._note_subject(user)
+        organization = await ObjectRepository(self.context.db, ORGANIZATIONS).get(GLOBAL_OWNER, user["owner"])
+        return USERS.mask(user, may_manage=True), organization
+
+    # ---- passwords and keys -------------------------------------------------------------------
+
+    async def _target_user(self, owner: str, name: str) -> StoredObject:
+        stored = await self.users.get_stored(owner, name)
+        if stored is None:
+            raise NotFound(f"user {owner}/{name} does not exist")
+        self._note_subject(stored.data)
+        return stored
+
+    async def set_password(self, owner: str, name: str, old_password: str, new_password: str) -> None:
+        principal = self.context.require_login()
+        target = await self._target_user(owner, name)
+        is_self = principal.is_user(owner, name)
+        if not is_self and not principal.manages(owner):
+            raise Forbidden(f"you may not change the password of {owner}/{name}")
+        if is_self:
+            if not await self.context.services.passwords.verify(target.private.get("password_hash"), old_password):
+                raise BadRequest("invalid field oldPassword: the old password is wrong")
+        password_hash = await hashed_password(self.context, new_password)
+        user = {**target.data, "updatedTime": rfc3339(utcnow())}
+        await self.users.replace(owner, name, user, {"password_hash": password_hash})
+        # Other sign-ins of this user end; the caller's own session stays.
+        await credentials.close_all_sessions(self.context.db, owner, name, keep=principal.session_token_hash)
+        await credentials.revoke_user_tokens(self.context.db, owner, name)
+
+    async def check_password(self, owner: str, name: str, password: str) -> None:
+        principal = self.context.require_login()
+        if not principal.manages(owner) and not principal.is_user(owner, name):
+            raise Forbidden(f"you may not check the password of {owner}/{name}")
+        await self.authenticate(owner, name, password)
+
+    async def add_keys(self, owner: str, name: str) -> None:
+        principal = self.context.require_login()
+        target = await self._target_user(owner, name)
+        if not principal.manages(owner) and not principal.is_user(owner, name):
+            raise Forbidden(f"you may not create keys for {owner}/{name}")
+        user = {**target.data, "accessKey": str(uuid.uuid4()), "accessSecret": secrets.token_hex(24),
+                "updatedTime": rfc3339(utcnow())}
+        await self.users.replace(owner, name, user)
+
+    async def remove_from_group(self, owner: str, name: str, group: str) -> bool:
+        principal = self.context.require_login()
+        if not principal.manages(owner):
+            raise Forbidden(f"you may not change the groups of {owner}/{name}")
+        target = await self._target_user(owner, name)
+        groups = list(target.data.get("groups") or [])
+        group_id = group if "/" in group else f"{owner}/{group}"
+        remaining = [g for g in groups if g not in (group_id, group)]
+        if remaining == groups:
+            return False
+        user = {**target.data, "groups": remaining, "updatedTime": rfc3339(utcnow())}
+        await self.users.replace(owner, name, user)
+        self.context.action.concerns(obj=USERS.mask(user, may_manage=False))
+        return True

@@ -1,0 +1,224 @@
+"""Sessions, access tokens and the four ways a caller proves who it is.
+
+Session cookies and access tokens are random strings; only their SHA-256 is stored, so a copy of
+the database does not hand out live credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from hookdoor.config import Settings
+from hookdoor.db.tables import auth_sessions
+from hookdoor.db.types import rfc3339, utcnow
+from hookdoor.errors import NotAuthenticated
+from hookdoor.identity.principal import (
+    ANONYMOUS,
+    Principal,
+    application_principal,
+    user_principal,
+)
+from hookdoor.identity.registry import GLOBAL_OWNER, kind
+from hookdoor.identity.repository import ListQuery, ObjectRepository
+
+SESSION_COOKIE = "casdoor_session_id"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def secrets_equal(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+# ---- login sessions ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str
+    csrf_token: str
+
+
+async def open_session(db: AsyncSession, user: dict[str, Any], application: str, settings: Settings) -> NewSession:
+    token, csrf = new_token(), new_token(24)
+    now = utcnow()
+    await db.execute(
+        insert(auth_sessions).values(
+            token_hash=hash_token(token),
+            owner=user["owner"],
+            name=user["name"],
+            application=application,
+            created_at=now,
+            expires_at=now + timedelta(hours=settings.session_ttl_hours),
+            csrf_token=csrf,
+        )
+    )
+    return NewSession(token=token, csrf_token=csrf)
+
+
+async def close_session(db: AsyncSession, token_hash: str) -> None:
+    await db.execute(delete(auth_sessions).where(auth_sessions.c.token_hash == token_hash))
+
+
+async def close_all_sessions(db: AsyncSession, owner: str, name: str, keep: str | None = None) -> int:
+    statement = delete(auth_sessions).where(auth_sessions.c.owner == owner, auth_sessions.c.name == name)
+    if keep is not None:
+        statement = statement.where(auth_sessions.c.token_hash != keep)
+    result = await db.execute(statement)
+    return result.rowcount
+
+
+async def session_csrf_token(db: AsyncSession, token_hash: str) -> str | None:
+    return await db.scalar(select(auth_sessions.c.csrf_token).where(auth_sessions.c.token_hash == token_hash))
+
+
+# ---- access tokens -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IssuedToken:
+    name: str
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token: dict[str, Any]
+
+
+async def issue_token(
+    db: AsyncSession, settings: Settings, *, application: str, organization: str, user: str, scope: str = ""
+) -> IssuedToken:
+    access, refresh = new_token(), new_token()
+    expires_in = settings.access_token_ttl_hours * 3600
+    now = utcnow()
+    token = {
+        "owner": GLOBAL_OWNER,
+        "name": uuid.uuid4().hex,
+        "createdTime": rfc3339(now),
+        "updatedTime": rfc3339(now),
+        "application": application,
+        "organization": organization,
+        "user": user,
+        "expiresIn": expires_in,
+        "scope": scope,
+        "tokenType": "Bearer",
+    }
+    await ObjectRepository(db, kind("token")).insert(
+        token,
+        {
+            "access_token_hash": hash_token(access),
+            "refresh_token_hash": hash_token(refresh),
+            "expires_at": now + timedelta(seconds=expires_in),
+        },
+    )
+    return IssuedToken(token["name"], access, refresh, expires_in, token)
+
+
+async def revoke_user_tokens(db: AsyncSession, organization: str, user: str) -> int:
+    repository = ObjectRepository(db, kind("token"))
+    tokens, _ = await repository.list(ListQuery(organization=organization, equals={"user": user}))
+    for token in tokens:
+        await repository.delete(token["owner"], token["name"])
+    return len(tokens)
+
+
+# ---- resolving the caller ------------------------------------------------------------------------
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise NotAuthenticated("malformed Basic authorization header") from None
+    client_id, _, client_secret = decoded.partition(":")
+    return client_id, client_secret
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.query_params.get("accessToken") or request.query_params.get("access_token")
+
+
+async def _load_user(db: AsyncSession, owner: str, name: str) -> dict[str, Any] | None:
+    user = await ObjectRepository(db, kind("user")).get(owner, name)
+    if user is None or user.get("isForbidden") or user.get("isDeleted"):
+        return None
+    return user
+
+
+async def _principal_from_bearer(db: AsyncSession, token: str) -> Principal:
+    stored = await ObjectRepository(db, kind("token")).find_by("access_token_hash", hash_token(token))
+    if stored is None or stored.private["expires_at"] is None or stored.private["expires_at"] <= utcnow():
+        raise NotAuthenticated("the access token is invalid or has expired")
+    data = stored.data
+    if data.get("user"):
+        user = await _load_user(db, data["organization"], data["user"])
+        if user is None:
+            raise NotAuthenticated("the access token's user no longer exists or is forbidden")
+        return user_principal(user)
+    application = await ObjectRepository(db, kind("application")).get(GLOBAL_OWNER, data["application"])
+    if application is None:
+        raise NotAuthenticated("the access token's application no longer exists")
+    return application_principal(application)
+
+
+async def _principal_from_client(db: AsyncSession, client_id: str, client_secret: str) -> Principal:
+    stored = await ObjectRepository(db, kind("application")).find_by("clientId", client_id)
+    if stored is None or not secrets_equal(client_secret, stored.data.get("clientSecret") or ""):
+        raise NotAuthenticated("invalid clientId or clientSecret")
+    return application_principal(stored.data)
+
+
+async def _principal_from_access_key(db: AsyncSession, access_key: str, access_secret: str) -> Principal:
+    stored = await ObjectRepository(db, kind("user")).find_by("accessKey", access_key)
+    if stored is None or not secrets_equal(access_secret, stored.data.get("accessSecret") or ""):
+        raise NotAuthenticated("invalid accessKey or accessSecret")
+    if stored.data.get("isForbidden") or stored.data.get("isDeleted"):
+        raise NotAuthenticated("the user of this accessKey is forbidden")
+    return user_principal(stored.data)
+
+
+async def _principal_from_session(db: AsyncSession, cookie: str) -> Principal:
+    token_hash = hash_token(cookie)
+    row = (
+        await db.execute(select(auth_sessions).where(auth_sessions.c.token_hash == token_hash))
+    ).mappings().first()
+    if row is None or row["expires_at"] <= utcnow():
+        return ANONYMOUS
+    user = await _load_user(db, row["owner"], row["name"])
+    return user_principal(user, session_token_hash=token_hash) if user else ANONYMOUS
+
+
+async def resolve_principal(db: AsyncSession, request: Request) -> Principal:
+    """Casdoor's precedence: bearer token, client credentials, access key, session cookie."""
+    query = request.query_params
+    if token := _bearer_token(request):
+        return await _principal_from_bearer(db, token)
+    basic = _basic_credentials(request)
+    if basic is None and query.get("clientId"):
+        basic = (query.get("clientId", ""), query.get("clientSecret", ""))
+    if basic is not None:
+        return await _principal_from_client(db, *basic)
+    if query.get("accessKey"):
+        return await _principal_from_access_key(db, query["accessKey"], query.get("accessSecret", ""))
+    if cookie := request.cookies.get(SESSION_COOKIE):
+        return await _principal_from_session(db, cookie)
+    return ANONYMOUS

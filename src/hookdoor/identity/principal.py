@@ -1,0 +1,66 @@
+"""Who is calling: a user, an application (clientId/clientSecret) or nobody."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from hookdoor.identity.registry import BUILT_IN_ORG
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: Literal["user", "application", "anonymous", "metrics"]
+    organization: str = ""
+    name: str = ""
+    is_global_admin: bool = False
+    is_org_admin: bool = False
+    user: dict[str, Any] | None = field(default=None, repr=False)
+    session_token_hash: str | None = field(default=None, repr=False)
+
+    @property
+    def ref(self) -> str:
+        if self.kind == "application":
+            return f"app/{self.name}"
+        if self.kind == "user":
+            return f"{self.organization}/{self.name}"
+        return ""
+
+    @property
+    def authenticated(self) -> bool:
+        return self.kind in ("user", "application")
+
+    def manages(self, organization: str) -> bool:
+        """May this caller administer objects of the given organization?"""
+        return self.is_global_admin or (self.is_org_admin and organization == self.organization)
+
+    def is_user(self, owner: str, name: str) -> bool:
+        return self.kind == "user" and self.organization == owner and self.name == name
+
+
+ANONYMOUS = Principal(kind="anonymous")
+
+
+def user_principal(user: dict[str, Any], session_token_hash: str | None = None) -> Principal:
+    is_admin = bool(user.get("isAdmin"))
+    return Principal(
+        kind="user",
+        organization=user["owner"],
+        name=user["name"],
+        is_global_admin=is_admin and user["owner"] == BUILT_IN_ORG,
+        is_org_admin=is_admin,
+        user=user,
+        session_token_hash=session_token_hash,
+    )
+
+
+def application_principal(application: dict[str, Any]) -> Principal:
+    """An application acts as an admin of its own organization; the built-in one as a global admin."""
+    organization = application.get("organization") or ""
+    return Principal(
+        kind="application",
+        organization=organization,
+        name=application["name"],
+        is_global_admin=organization == BUILT_IN_ORG,
+        is_org_admin=True,
+    )

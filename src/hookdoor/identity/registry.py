@@ -1,0 +1,124 @@
+"""Every Casdoor resource kind, declared once.
+
+The tables, the generic ``get-/add-/update-/delete-`` routes, their authorization rules and the
+events they record all derive from these declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hookdoor.identity import schemas
+
+GLOBAL_OWNER = "admin"
+BUILT_IN_ORG = "built-in"
+
+
+def _org_from_owner(obj: Mapping[str, Any]) -> str:
+    owner = obj.get("owner") or ""
+    if owner == GLOBAL_OWNER:
+        return obj.get("organization") or BUILT_IN_ORG
+    return owner
+
+
+def _org_is_name(obj: Mapping[str, Any]) -> str:
+    return obj.get("name") or ""
+
+
+def _org_from_field(obj: Mapping[str, Any]) -> str:
+    return obj.get("organization") or obj.get("owner") or ""
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    singular: str
+    plural: str
+    model: type[schemas.CasdoorObject] = schemas.CasdoorObject
+    # Shown only to callers who may manage the object; masked as "***" for everyone else.
+    secret_fields: tuple[str, ...] = ()
+    # Never returned to anyone (hashes, one-time codes).
+    hidden_fields: tuple[str, ...] = ()
+    # JSON fields mirrored into indexed columns, for lookups by something other than owner/name.
+    lookup_columns: tuple[str, ...] = ()
+    # Which organization an object belongs to, for authorization and event routing.
+    organization_of: Callable[[Mapping[str, Any]], str] = _org_from_owner
+    # Objects owned by "admin" rather than by an organization (Casdoor: organizations, applications).
+    globally_owned: bool = False
+    # Only global admins may add or delete (organizations).
+    global_admin_only: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def table_name(self) -> str:
+        return self.plural
+
+    def mask(self, obj: dict[str, Any], *, may_manage: bool) -> dict[str, Any]:
+        """A copy safe to show: hidden fields dropped, secrets masked unless the viewer manages it."""
+        shown = {k: v for k, v in obj.items() if k not in self.hidden_fields}
+        for name in self.secret_fields:
+            if shown.get(name) and not may_manage:
+                shown[name] = "***"
+        return shown
+
+
+def _kind(
+    singular: str, plural: str, model: type[schemas.CasdoorObject] = schemas.CasdoorObject, **kwargs: Any
+) -> ResourceKind:
+    return ResourceKind(singular=singular, plural=plural, model=model, **kwargs)
+
+
+KINDS: tuple[ResourceKind, ...] = (
+    _kind(
+        "organization", "organizations", schemas.Organization,
+        organization_of=_org_is_name, globally_owned=True, global_admin_only=True,
+    ),
+    _kind("group", "groups", schemas.Group),
+    _kind(
+        "user", "users", schemas.User,
+        secret_fields=("accessSecret", "totpSecret", "recoveryCodes"),
+        hidden_fields=("password", "passwordSalt"),
+        lookup_columns=("id", "email", "phone", "accessKey"),
+    ),
+    _kind(
+        "application", "applications", schemas.Application,
+        secret_fields=("clientSecret",), lookup_columns=("clientId",),
+        organization_of=_org_from_field, globally_owned=True,
+    ),
+    _kind("provider", "providers", schemas.Provider, secret_fields=("clientSecret", "clientSecret2")),
+    _kind("resource", "resources"),
+    _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",)),
+    _kind("role", "roles", schemas.Role),
+    _kind("permission", "permissions", schemas.Permission),
+    _kind("model", "models"),
+    _kind("adapter", "adapters", secret_fields=("password",)),
+    _kind("enforcer", "enforcers"),
+    _kind("session", "sessions", schemas.Session),
+    _kind(
+        "token", "tokens", schemas.Token,
+        hidden_fields=("accessToken", "refreshToken", "code"),
+        organization_of=_org_from_field,
+    ),
+    _kind("product", "products"),
+    _kind("payment", "payments"),
+    _kind("plan", "plans"),
+    _kind("pricing", "pricings"),
+    _kind("subscription", "subscriptions"),
+    _kind("syncer", "syncers", secret_fields=("password",)),
+    _kind("webhook", "webhooks", schemas.Webhook, organization_of=_org_from_field),
+    _kind("form", "forms"),
+    _kind("invitation", "invitations"),
+    _kind("ldap", "ldaps", secret_fields=("password",)),
+    _kind("order", "orders"),
+    _kind("ticket", "tickets"),
+    _kind("transaction", "transactions"),
+    _kind("record", "records"),
+)
+
+BY_SINGULAR: dict[str, ResourceKind] = {k.singular: k for k in KINDS}
+BY_PLURAL: dict[str, ResourceKind] = {k.plural: k for k in KINDS}
+
+
+def kind(singular: str) -> ResourceKind:
+    return BY_SINGULAR[singular]
