@@ -1,0 +1,3 @@
+from hookdoor.cli import main
+
+main()
