@@ -45,6 +45,17 @@ class Settings(BaseSettings):
 
     run_worker: bool = True
 
+    webhook_allow_targets: str = Field(
+        default="",
+        description="Comma-separated networks (CIDR), addresses or host names that webhooks may target even "
+        "though they are private, loopback or link-local (the SSRF guard refuses those by default).",
+    )
+    webhook_auto_disable_days: float = Field(default=5, gt=0, description="Disable a webhook failing this long.")
+    retention_days: float = Field(default=30, gt=0, description="Events, deliveries and attempts kept this long.")
+    worker_concurrency: int = Field(default=256, ge=1, le=10000, description="Requests in flight per worker.")
+    worker_batch_size: int = Field(default=200, ge=1, le=5000)
+    worker_poll_seconds: float = Field(default=1.0, gt=0, description="Safety-net poll when no wake-up arrives.")
+
     # argon2id cost (OWASP's minimum is t=2, m=19 MiB); raise it on stronger machines.
     password_time_cost: int = Field(default=2, ge=1, le=10)
     password_memory_kib: int = Field(default=19456, ge=1024, le=1048576)
@@ -65,6 +76,10 @@ class Settings(BaseSettings):
     @cached_property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def allow_targets(self) -> list[str]:
+        return [item.strip() for item in self.webhook_allow_targets.split(",") if item.strip()]
 
     @property
     def cookie_secure(self) -> bool:

@@ -221,7 +221,7 @@ def test_parse_retry_after_never_raises_nor_goes_negative(header: str) -> None:
     assert seconds is None or seconds >= 0
 
 
-@given(st.integers(min_value=-10**6, max_value=10**6))
+@given(st.integers(min_value=-(10**6), max_value=10**6))
 def test_parse_retry_after_dates_round_trip(offset: int) -> None:
     when = NOW + timedelta(seconds=offset)
     header = when.strftime("%a, %d %b %Y %H:%M:%S GMT")

@@ -65,9 +65,7 @@ def test_public_addresses_are_allowed(ip: str) -> None:
 def test_refusal_message_names_address_and_remedy() -> None:
     with pytest.raises(TargetRefused) as info:
         check_address("127.0.0.1", DEFAULT)
-    assert str(info.value) == (
-        "127.0.0.1 is a loopback address; add it to HOOKDOOR_WEBHOOK_ALLOW_TARGETS to allow it"
-    )
+    assert str(info.value) == ("127.0.0.1 is a loopback address; add it to HOOKDOOR_WEBHOOK_ALLOW_TARGETS to allow it")
 
 
 def test_refusal_message_names_the_host_that_resolved() -> None:
@@ -102,7 +100,7 @@ def test_allow_list_rejects_garbage(item: str) -> None:
     ("url", "message"),
     [
         ("ftp://x", "must use http or https, not 'ftp'"),
-        ("hooks.example.com/x", "must use http or https"),
+        ("hooks.example.com/x", "must start with http:// or https://"),
         ("http://", "has no host"),
         ("http://user:pw@example.com", "must not contain credentials"),
         ("http://token@example.com", "must not contain credentials"),

@@ -89,3 +89,61 @@ server_state = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# ---- delivery ------------------------------------------------------------------------------------
+# Ids in the queue, data in tables: a delivery names its event and webhook; the payload it sends is
+# rendered once, at dispatch, so every retry sends the same bytes under the same webhook-id.
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the webhook-id header, the same on every retry
+    Column("event_id", String(32), nullable=False, index=True),
+    Column("action", String(100), nullable=False),
+    Column("webhook_owner", String(100), nullable=False),
+    Column("webhook_name", String(100), nullable=False),
+    Column("organization", String(100), nullable=False),
+    Column("state", String(12), nullable=False),  # pending, delivering, succeeded, failed
+    Column("ordered", Boolean, nullable=False, default=False),
+    Column("trigger", String(12), nullable=False, default="event"),  # event, test
+    Column("payload", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
+Index("ix_deliveries_webhook", deliveries.c.webhook_owner, deliveries.c.webhook_name, deliveries.c.id)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(40), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("trigger", String(12), nullable=False),  # scheduled, manual, test
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("request_url", Text, nullable=False),
+    Column("request_headers", JSON, nullable=False),  # credentials redacted
+    Column("response_status", Integer, nullable=True),
+    Column("response_headers", JSON, nullable=True),
+    Column("response_body", Text, nullable=True),  # the first 4 KB
+    Column("error", Text, nullable=True),
+)
+
+endpoint_health = Table(
+    "endpoint_health",
+    metadata,
+    Column("webhook_owner", String(100), primary_key=True),
+    Column("webhook_name", String(100), primary_key=True),
+    Column("failing_since", UTCDateTime, nullable=True),
+    Column("failure_streak", Integer, nullable=False, default=0),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    Column("last_failure_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+)

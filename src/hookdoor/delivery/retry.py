@@ -69,9 +69,7 @@ class RetryPolicy:
         return len(self.schedule)
 
     @classmethod
-    def casdoor(
-        cls, max_retries: int, retry_interval: float, exponential: bool, *, jitter: float = 0.2
-    ) -> RetryPolicy:
+    def casdoor(cls, max_retries: int, retry_interval: float, exponential: bool, *, jitter: float = 0.2) -> RetryPolicy:
         """Casdoor's ``maxRetries``, ``retryInterval`` and ``useExponentialBackoff`` as a policy.
 
         One immediate attempt, then ``max_retries`` retries, each ``retry_interval`` seconds apart, or
@@ -122,9 +120,7 @@ class AttemptResult:
         return self.timed_out or self.status in (429, 502, 504)
 
 
-def next_delay(
-    policy: RetryPolicy, attempts_made: int, result: AttemptResult, rng: random.Random
-) -> float | None:
+def next_delay(policy: RetryPolicy, attempts_made: int, result: AttemptResult, rng: random.Random) -> float | None:
     """Seconds to wait before the next attempt, or None when there must be no next attempt.
 
     Rules, in order (Svix's ``calculate_retry_delay``, with Hookdoor's schedule as data):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookdoor.identity import schemas
+from hookdoor.webhooks.config import WebhookConfig
 
 GLOBAL_OWNER = "admin"
 BUILT_IN_ORG = "built-in"
@@ -106,7 +107,10 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind("pricing", "pricings"),
     _kind("subscription", "subscriptions"),
     _kind("syncer", "syncers", secret_fields=("password",)),
-    _kind("webhook", "webhooks", schemas.Webhook, organization_of=_org_from_field),
+    _kind(
+        "webhook", "webhooks", WebhookConfig, organization_of=_org_from_field,
+        secret_fields=("signingSecret", "previousSigningSecret", "headers"),
+    ),
     _kind("form", "forms"),
     _kind("invitation", "invitations"),
     _kind("ldap", "ldaps", secret_fields=("password",)),

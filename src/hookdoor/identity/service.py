@@ -19,6 +19,7 @@ from hookdoor.identity.passwords import password_problem
 from hookdoor.identity.principal import Principal
 from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, ResourceKind, kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
+from hookdoor.webhooks.service import prepare_new_webhook, prepare_updated_webhook
 
 # What a user may never change on their own account.
 ADMIN_ONLY_USER_FIELDS = frozenset(
@@ -266,6 +267,8 @@ async def _new_application(context: ApiContext, data: dict[str, Any]) -> dict[st
     return {}
 
 
-PREPARE_NEW: dict[str, Prepare] = {"user": _new_user, "application": _new_application}
+PREPARE_NEW: dict[str, Prepare] = {
+    "user": _new_user, "application": _new_application, "webhook": prepare_new_webhook,
+}
 PrepareUpdate = Callable[[ApiContext, dict[str, Any], dict[str, Any]], Awaitable[dict[str, Any]]]
-PREPARE_UPDATE: dict[str, PrepareUpdate] = {"user": _updated_user}
+PREPARE_UPDATE: dict[str, PrepareUpdate] = {"user": _updated_user, "webhook": prepare_updated_webhook}

@@ -44,9 +44,7 @@ def validate_secret(secret: str) -> None:
         raise ValueError(f"a webhook secret must start with {SECRET_PREFIX!r}")
     key = _decode_key(secret[len(SECRET_PREFIX) :])
     if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
-        raise ValueError(
-            f"a webhook secret must encode {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes, not {len(key)}"
-        )
+        raise ValueError(f"a webhook secret must encode {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes, not {len(key)}")
 
 
 def _decode_key(encoded: str) -> bytes:

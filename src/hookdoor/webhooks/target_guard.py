@@ -35,9 +35,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ALLOW_SETTING = "HOOKDOOR_WEBHOOK_ALLOW_TARGETS"
 
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
-)
+METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200"))
 """Cloud instance-metadata services (AWS/GCP/Azure, AWS IPv6, Alibaba): where credentials leak from."""
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -145,8 +143,8 @@ def _refusal_reason(address: IPAddress) -> str | None:
         (address.is_loopback, "a loopback address"),
         (address.is_link_local, "a link-local address"),
         (address.is_multicast, "a multicast address"),
-        (address.is_private, "a private address"),
         (address.is_reserved, "a reserved address"),
+        (address.is_private, "a private address"),
         (not address.is_global, "not a publicly routable address"),
     )
     return next((phrase for matched, phrase in checks if matched), None)
@@ -155,10 +153,7 @@ def _refusal_reason(address: IPAddress) -> str | None:
 def _refusal_message(ip: str, inner: IPAddress, reason: str, host: str | None) -> str:
     shown = ip if str(inner) == ip else f"{ip} ({inner})"
     if host is not None and _normal_host(host) != ip.lower():
-        return (
-            f"{host} resolves to {shown}, which is {reason}; "
-            f"add {host} or {ip} to {ALLOW_SETTING} to allow it"
-        )
+        return f"{host} resolves to {shown}, which is {reason}; add {host} or {ip} to {ALLOW_SETTING} to allow it"
     return f"{shown} is {reason}; add it to {ALLOW_SETTING} to allow it"
 
 
@@ -191,8 +186,10 @@ def _parse_url(url: str) -> str:
         port = parsed.explicit_port
     except ValueError as exc:
         raise ValueError(f"webhook URL {url!r} is not valid: {exc}") from exc
+    if not parsed.scheme:
+        raise ValueError("webhook URL must start with http:// or https://")
     if parsed.scheme not in ("http", "https"):
-        raise ValueError(f"webhook URL must use http or https, not {parsed.scheme or 'no scheme'!r}")
+        raise ValueError(f"webhook URL must use http or https, not {parsed.scheme!r}")
     host = parsed.raw_host
     if not host:
         raise ValueError("webhook URL has no host")
