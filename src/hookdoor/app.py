@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,9 @@ from hookdoor.api.envelope import error_body
 from hookdoor.config import Settings
 from hookdoor.db.engine import create_engine, create_sessionmaker
 from hookdoor.db.migrate import upgrade
+from hookdoor.delivery.metrics import DeliveryMetrics
+from hookdoor.delivery.runner import running_worker
+from hookdoor.delivery.worker import Worker
 from hookdoor.errors import HookdoorError, OAuthError, TooManyRequests
 from hookdoor.events.wakeup import Wakeup
 from hookdoor.identity import account_endpoints, endpoints
@@ -25,6 +29,7 @@ from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, 
 from hookdoor.identity.passwords import Passwords
 from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
+from hookdoor.webhooks.target_guard import TargetPolicy
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +65,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.commit()
     if generated:
         announce_generated_password(state.settings.admin_name, generated)
-    try:
-        yield
-    finally:
-        await state.engine.dispose()
+    async with contextlib.AsyncExitStack() as stack:
+        if state.settings.run_worker:
+            worker = Worker(state.sessionmaker, state.settings, state.wakeup, state.delivery_metrics)
+            await stack.enter_async_context(running_worker(worker, state.settings))
+        try:
+            yield
+        finally:
+            await stack.aclose()
+            await state.engine.dispose()
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -109,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = _services(settings)
     app.state.metrics_registry = CollectorRegistry()
     app.state.http_metrics = HttpMetrics(app.state.metrics_registry)
+    app.state.delivery_metrics = DeliveryMetrics(app.state.metrics_registry)
+    app.state.target_policy = TargetPolicy.from_strings(settings.allow_targets)
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
     _install_error_handlers(app)
     app.include_router(system_endpoints.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 import typer
 
@@ -32,6 +33,36 @@ def serve(
         create_app(settings), host=settings.host, port=settings.port, loop="uvloop", http="httptools",
         proxy_headers=False, log_level="info",
     )
+
+
+@cli.command()
+def worker() -> None:
+    """Run a delivery worker only (scale-out: several workers on one PostgreSQL)."""
+    from hookdoor.db.engine import create_engine, create_sessionmaker
+    from hookdoor.db.migrate import upgrade
+    from hookdoor.delivery.runner import running_worker
+    from hookdoor.delivery.worker import Worker
+    from hookdoor.events.wakeup import Wakeup
+
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        await upgrade(engine)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            async with running_worker(Worker(create_sessionmaker(engine), settings, Wakeup()), settings):
+                await stop.wait()
+        finally:
+            await engine.dispose()
+
+    import uvloop
+
+    uvloop.run(run())
 
 
 @cli.command()

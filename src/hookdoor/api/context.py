@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
@@ -60,11 +61,18 @@ def _failure_status(exc: Exception) -> tuple[int, str]:
     return status, str(getattr(exc, "description", "")) or type(exc).__name__
 
 
+async def notify_workers(db: AsyncSession) -> None:
+    """On PostgreSQL, wake workers in other processes; NOTIFY is sent only if the transaction commits."""
+    if db.get_bind().dialect.name == "postgresql":
+        await db.execute(text("NOTIFY hookdoor_events"))
+
+
 async def _record_failure(request: Request, action: Action, exc: Exception) -> None:
     status, message = _failure_status(exc)
     try:
         async with request.app.state.sessionmaker() as db:
             await record(db, action, outcome="error", status_code=status, message=message)
+            await notify_workers(db)
             await db.commit()
     except Exception:  # the caller still gets its own error; this one goes to the log
         log.exception("could not record the failed action %s", action.name)
@@ -81,6 +89,7 @@ async def api_context(request: Request) -> AsyncIterator[ApiContext]:
             action.principal = await resolve_principal(db, request)
             yield context
             await record(db, action, outcome="ok", status_code=200)
+            await notify_workers(db)
             await db.commit()
         except Exception as exc:
             await db.rollback()

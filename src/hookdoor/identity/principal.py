@@ -10,7 +10,7 @@ from hookdoor.identity.registry import BUILT_IN_ORG
 
 @dataclass(frozen=True)
 class Principal:
-    kind: Literal["user", "application", "anonymous", "metrics"]
+    kind: Literal["user", "application", "anonymous", "system"]
     organization: str = ""
     name: str = ""
     is_global_admin: bool = False
@@ -24,7 +24,7 @@ class Principal:
             return f"app/{self.name}"
         if self.kind == "user":
             return f"{self.organization}/{self.name}"
-        return ""
+        return "system" if self.kind == "system" else ""
 
     @property
     def authenticated(self) -> bool:
@@ -39,6 +39,7 @@ class Principal:
 
 
 ANONYMOUS = Principal(kind="anonymous")
+SYSTEM = Principal(kind="system")  # Hookdoor itself, e.g. the worker disabling a failing webhook
 
 
 def user_principal(user: dict[str, Any], session_token_hash: str | None = None) -> Principal:

@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 22:45:02.347966
+Create Date: 2026-11-28 22:49:32.708545
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 import hookdoor.db.types
+
 
 revision = "0001"
 down_revision = None
@@ -49,6 +50,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_applications_organization"), ["organization"], unique=False)
 
     op.create_table(
+        "attempts",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("delivery_id", sa.String(length=40), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("trigger", sa.String(length=12), nullable=False),
+        sa.Column("started_at", hookdoor.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("duration_ms", sa.Float(), nullable=False),
+        sa.Column("request_url", sa.Text(), nullable=False),
+        sa.Column("request_headers", sa.JSON(), nullable=False),
+        sa.Column("response_status", sa.Integer(), nullable=True),
+        sa.Column("response_headers", sa.JSON(), nullable=True),
+        sa.Column("response_body", sa.Text(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_attempts")),
+    )
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_attempts_delivery_id"), ["delivery_id"], unique=False)
+
+    op.create_table(
         "auth_sessions",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("owner", sa.String(length=100), nullable=False),
@@ -76,6 +96,45 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_certs_created_time"), ["created_time"], unique=False)
         batch_op.create_index(batch_op.f("ix_certs_organization"), ["organization"], unique=False)
 
+    op.create_table(
+        "deliveries",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("event_id", sa.String(length=32), nullable=False),
+        sa.Column("action", sa.String(length=100), nullable=False),
+        sa.Column("webhook_owner", sa.String(length=100), nullable=False),
+        sa.Column("webhook_name", sa.String(length=100), nullable=False),
+        sa.Column("organization", sa.String(length=100), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("ordered", sa.Boolean(), nullable=False),
+        sa.Column("trigger", sa.String(length=12), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", hookdoor.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lease_owner", sa.String(length=64), nullable=True),
+        sa.Column("lease_expires_at", hookdoor.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_status", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", hookdoor.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hookdoor.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
+    )
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_deliveries_created_at"), ["created_at"], unique=False)
+        batch_op.create_index("ix_deliveries_due", ["state", "next_attempt_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_deliveries_event_id"), ["event_id"], unique=False)
+        batch_op.create_index("ix_deliveries_webhook", ["webhook_owner", "webhook_name", "id"], unique=False)
+
+    op.create_table(
+        "endpoint_health",
+        sa.Column("webhook_owner", sa.String(length=100), nullable=False),
+        sa.Column("webhook_name", sa.String(length=100), nullable=False),
+        sa.Column("failing_since", hookdoor.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("failure_streak", sa.Integer(), nullable=False),
+        sa.Column("last_success_at", hookdoor.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_failure_at", hookdoor.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("webhook_owner", "webhook_name", name=op.f("pk_endpoint_health")),
+    )
     op.create_table(
         "enforcers",
         sa.Column("owner", sa.String(length=100), nullable=False),
@@ -420,9 +479,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_tokens_code_hash"), ["code_hash"], unique=False)
         batch_op.create_index(batch_op.f("ix_tokens_created_time"), ["created_time"], unique=False)
         batch_op.create_index(batch_op.f("ix_tokens_organization"), ["organization"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_tokens_refresh_token_hash"), ["refresh_token_hash"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_tokens_refresh_token_hash"), ["refresh_token_hash"], unique=False)
 
     op.create_table(
         "transactions",
@@ -621,6 +678,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_enforcers_created_time"))
 
     op.drop_table("enforcers")
+    op.drop_table("endpoint_health")
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_webhook")
+        batch_op.drop_index(batch_op.f("ix_deliveries_event_id"))
+        batch_op.drop_index("ix_deliveries_due")
+        batch_op.drop_index(batch_op.f("ix_deliveries_created_at"))
+
+    op.drop_table("deliveries")
     with op.batch_alter_table("certs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_certs_organization"))
         batch_op.drop_index(batch_op.f("ix_certs_created_time"))
@@ -630,6 +695,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_auth_sessions_user")
 
     op.drop_table("auth_sessions")
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_attempts_delivery_id"))
+
+    op.drop_table("attempts")
     with op.batch_alter_table("applications", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_applications_organization"))
         batch_op.drop_index(batch_op.f("ix_applications_lk_clientId"))

@@ -1,0 +1,24 @@
+"""Delivery metrics on /api/metrics: queue depth, outcomes, attempt latency, failure streaks."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class DeliveryMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.queue_depth = Gauge(
+            "hookdoor_delivery_queue_depth", "Deliveries waiting to be sent (pending or in flight)",
+            registry=registry,
+        )
+        self.outcomes = Counter(
+            "hookdoor_deliveries_total", "Delivery attempts by outcome", ["outcome"], registry=registry
+        )
+        self.attempt_seconds = Histogram(
+            "hookdoor_delivery_attempt_seconds", "Duration of one delivery attempt", registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )
+        self.failure_streak = Gauge(
+            "hookdoor_webhook_failure_streak", "Consecutive failed attempts per webhook", ["webhook"],
+            registry=registry,
+        )

@@ -1,0 +1,149 @@
+"""SQL of the delivery queue: turning events into deliveries, leasing due ones, storing outcomes.
+
+Works on SQLite and PostgreSQL. On PostgreSQL, claims take row locks with ``FOR UPDATE SKIP LOCKED``
+so several workers share the queue without sending anything twice; a lease that expires (a worker
+died mid-send) makes the delivery claimable again, under the same id and so the same webhook-id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hookdoor.db.tables import KIND_TABLES, attempts, deliveries, endpoint_health, events
+from hookdoor.db.types import UTCDateTime
+
+webhooks = KIND_TABLES["webhook"]
+FINAL_STATES = ("succeeded", "failed")
+
+
+def _is_postgres(db: AsyncSession) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+async def undispatched_events(db: AsyncSession, limit: int) -> list[dict[str, Any]]:
+    statement = select(events).where(events.c.dispatched.is_(False)).order_by(events.c.id).limit(limit)
+    if _is_postgres(db):
+        statement = statement.with_for_update(skip_locked=True)
+    return [dict(row) for row in (await db.execute(statement)).mappings()]
+
+
+async def mark_dispatched(db: AsyncSession, event_ids: Sequence[str]) -> None:
+    await db.execute(update(events).where(events.c.id.in_(event_ids)).values(dispatched=True))
+
+
+async def all_webhooks(db: AsyncSession) -> list[dict[str, Any]]:
+    return [dict(row) for row in (await db.execute(select(webhooks.c.data))).scalars()]
+
+
+async def insert_deliveries(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        await db.execute(insert(deliveries), list(rows))
+
+
+def _due(now: datetime) -> Any:
+    pending_due = and_(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
+    lease_lost = and_(deliveries.c.state == "delivering", deliveries.c.lease_expires_at < now)
+    return or_(pending_due, lease_lost)
+
+
+def _not_blocked_by_earlier() -> Any:
+    """An ordered webhook's delivery waits until every earlier one of that webhook is final."""
+    earlier = deliveries.alias("earlier")
+    blocking = exists().where(
+        earlier.c.webhook_owner == deliveries.c.webhook_owner,
+        earlier.c.webhook_name == deliveries.c.webhook_name,
+        earlier.c.id < deliveries.c.id,
+        earlier.c.state.notin_(FINAL_STATES),
+    )
+    return or_(deliveries.c.ordered.is_(False), ~blocking)
+
+
+def _not_for(webhook_keys: Sequence[tuple[str, str]]) -> Any:
+    if not webhook_keys:
+        return true()
+    return ~or_(*(and_(deliveries.c.webhook_owner == o, deliveries.c.webhook_name == n) for o, n in webhook_keys))
+
+
+async def claim_due(
+    db: AsyncSession, *, worker: str, now: datetime, limit: int, lease: timedelta,
+    excluding: Sequence[tuple[str, str]] = (),
+) -> list[dict[str, Any]]:
+    """Lease up to ``limit`` due deliveries, skipping webhooks already at their concurrency limit."""
+    candidates = (
+        select(deliveries.c.id)
+        .where(_due(now), _not_blocked_by_earlier(), _not_for(excluding))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+    )
+    if _is_postgres(db):
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id.in_(candidates.scalar_subquery()))
+        .values(state="delivering", lease_owner=worker, lease_expires_at=now + lease, updated_at=now)
+        .returning(*deliveries.c)
+    )
+    return [dict(row) for row in (await db.execute(statement)).mappings()]
+
+
+async def store_outcomes(
+    db: AsyncSession, attempt_rows: Sequence[Mapping[str, Any]], delivery_updates: Sequence[Mapping[str, Any]]
+) -> None:
+    """One round trip each for all attempts and all delivery updates of a batch."""
+    if attempt_rows:
+        await db.execute(insert(attempts), list(attempt_rows))
+    if delivery_updates:
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id == bindparam("delivery_id"), deliveries.c.lease_owner == bindparam("worker"))
+            .values(
+                state=bindparam("state"), attempts=bindparam("attempts"),
+                next_attempt_at=bindparam("next_attempt_at"), last_status=bindparam("last_status"),
+                last_error=bindparam("last_error"), lease_owner=None, lease_expires_at=None,
+                updated_at=bindparam("updated_at"),
+            )
+        )
+        await db.execute(statement, list(delivery_updates))
+
+
+def _upsert(
+    db: AsyncSession, table: Any, values: Mapping[str, Any], keys: Iterable[str], changes: Mapping[str, Any]
+) -> Any:
+    dialect = postgresql if _is_postgres(db) else sqlite
+    statement = dialect.insert(table).values(**values)
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=dict(changes))
+
+
+async def record_health(db: AsyncSession, owner: str, name: str, *, succeeded: bool, at: datetime,
+                        error: str | None) -> None:
+    key = {"webhook_owner": owner, "webhook_name": name}
+    if succeeded:
+        values = {**key, "failing_since": None, "failure_streak": 0, "last_success_at": at}
+        changes = {"failing_since": None, "failure_streak": 0, "last_success_at": at}
+    else:
+        values = {**key, "failing_since": at, "failure_streak": 1, "last_failure_at": at, "last_error": error}
+        changes = {
+            # A streak starts at its first failure and keeps that start until a success.
+            "failing_since": func.coalesce(endpoint_health.c.failing_since, literal(at, UTCDateTime())),
+            "failure_streak": endpoint_health.c.failure_streak + 1,
+            "last_failure_at": at,
+            "last_error": error,
+        }
+    await db.execute(_upsert(db, endpoint_health, values, key.keys(), changes))
+
+
+async def health_of(db: AsyncSession, owner: str, name: str) -> dict[str, Any] | None:
+    row = (
+        await db.execute(
+            select(endpoint_health).where(
+                endpoint_health.c.webhook_owner == owner, endpoint_health.c.webhook_name == name
+            )
+        )
+    ).mappings().first()
+    return dict(row) if row else None

@@ -1,0 +1,150 @@
+"""One HTTP attempt of one delivery: sign, send, time, and describe what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from hookdoor.db.types import utcnow
+from hookdoor.delivery.retry import AttemptResult, RetryPolicy, next_delay, parse_retry_after
+from hookdoor.webhooks.signing import standard_headers
+from hookdoor.webhooks.target_guard import refusal_from
+
+USER_AGENT = "Hookdoor-Webhooks/0.1"
+RESPONSE_EXCERPT_BYTES = 4096
+MAX_STORED_HEADERS = 50
+REDACTED = "***"
+ATTEMPT_TRIGGERS = {"event": "scheduled", "manual": "manual", "test": "test"}
+
+
+def retry_policy(webhook: Mapping[str, Any]) -> RetryPolicy:
+    """Casdoor's maxRetries/retryInterval/useExponentialBackoff when set, else the default schedule."""
+    if webhook.get("maxRetries"):
+        return RetryPolicy.casdoor(
+            int(webhook["maxRetries"]), float(webhook.get("retryInterval") or 60),
+            bool(webhook.get("useExponentialBackoff")),
+        )
+    return RetryPolicy()
+
+
+def signing_secrets(webhook: Mapping[str, Any], now: datetime) -> list[str]:
+    """The current secret, and the previous one while its grace period lasts."""
+    secrets = [webhook["signingSecret"]]
+    previous, until = webhook.get("previousSigningSecret"), webhook.get("previousSecretExpiresAt")
+    if previous and until and datetime.fromisoformat(until.replace("Z", "+00:00")) > now:
+        secrets.append(previous)
+    return secrets
+
+
+def content_type(webhook: Mapping[str, Any]) -> str:
+    declared = webhook.get("contentType") or "application/json"
+    if declared == "application/json" and webhook.get("payloadFormat") == "cloudevents":
+        return "application/cloudevents+json"
+    return declared
+
+
+def request_headers(webhook: Mapping[str, Any], delivery_id: str, body: bytes, now: datetime) -> dict[str, str]:
+    headers = {h["name"]: h["value"] for h in webhook.get("headers") or []}
+    headers.update({"Content-Type": content_type(webhook), "User-Agent": USER_AGENT})
+    headers.update(standard_headers(delivery_id, now, body, signing_secrets(webhook, now)))
+    return headers
+
+
+def redacted(headers: Mapping[str, str], webhook: Mapping[str, Any]) -> dict[str, str]:
+    """Custom header values are credentials as often as not (API keys): never stored in clear."""
+    custom = {h["name"].lower() for h in webhook.get("headers") or []}
+    return {name: REDACTED if name.lower() in custom else value for name, value in headers.items()}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: str
+    webhook_key: tuple[str, str]
+    result: AttemptResult
+    attempt: dict[str, Any]
+    update: dict[str, Any]
+
+    @property
+    def state(self) -> str:
+        return self.update["state"]
+
+
+class Sender:
+    def __init__(self, session: aiohttp.ClientSession, rng: random.Random | None = None) -> None:
+        self.session = session
+        self.rng = rng or random.Random()
+
+    async def attempt(self, delivery: Mapping[str, Any], webhook: Mapping[str, Any], worker: str) -> Outcome:
+        started_at = utcnow()
+        body = delivery["payload"].encode()
+        headers = request_headers(webhook, delivery["id"], body, started_at)
+        started = time.perf_counter()
+        result, response = await self._send(webhook, body, headers, started_at)
+        duration_ms = (time.perf_counter() - started) * 1000
+        attempt = {
+            "delivery_id": delivery["id"], "number": delivery["attempts"] + 1,
+            "trigger": ATTEMPT_TRIGGERS.get(delivery["trigger"], "scheduled"),
+            "started_at": started_at, "duration_ms": round(duration_ms, 3), "request_url": webhook["url"],
+            "request_headers": redacted(headers, webhook), "error": result.error, **response,
+        }
+        return Outcome(
+            delivery_id=delivery["id"], webhook_key=(webhook["owner"], webhook["name"]), result=result,
+            attempt=attempt, update=self._next_state(delivery, webhook, result, worker),
+        )
+
+    async def _send(
+        self, webhook: Mapping[str, Any], body: bytes, headers: dict[str, str], now: datetime
+    ) -> tuple[AttemptResult, dict[str, Any]]:
+        seconds = float(webhook.get("timeoutSeconds") or 15)
+        timeout = aiohttp.ClientTimeout(total=seconds, connect=min(seconds, 10.0))
+        try:
+            async with self.session.request(
+                webhook.get("method") or "POST", webhook["url"], data=body, headers=headers,
+                allow_redirects=False, timeout=timeout,
+            ) as response:
+                excerpt = await response.content.read(RESPONSE_EXCERPT_BYTES)
+                stored = {
+                    "response_status": response.status,
+                    "response_headers": dict(list(response.headers.items())[:MAX_STORED_HEADERS]),
+                    "response_body": excerpt.decode("utf-8", "replace"),
+                }
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
+                error = None if 200 <= response.status < 300 else f"HTTP {response.status}"
+                return AttemptResult(status=response.status, error=error, retry_after=retry_after), stored
+        except TimeoutError:
+            return AttemptResult(status=None, timed_out=True, error=f"timed out after {seconds:g} s"), {}
+        except (aiohttp.ClientError, OSError) as exc:
+            refused = refusal_from(exc)
+            reason = f"target refused: {refused}" if refused else f"{type(exc).__name__}: {exc}"
+            return AttemptResult(status=None, error=reason), {}
+
+    def _next_state(
+        self, delivery: Mapping[str, Any], webhook: Mapping[str, Any], result: AttemptResult, worker: str
+    ) -> dict[str, Any]:
+        now = utcnow()
+        attempts = delivery["attempts"] + 1
+        if result.succeeded:
+            state, next_at = "succeeded", now
+        else:
+            delay = next_delay(retry_policy(webhook), attempts, result, self.rng)
+            state, next_at = ("failed", now) if delay is None else ("pending", now + timedelta(seconds=delay))
+        return {
+            "delivery_id": delivery["id"], "worker": worker, "state": state, "attempts": attempts,
+            "next_attempt_at": next_at, "last_status": result.status, "last_error": result.error,
+            "updated_at": now,
+        }
+
+
+async def cancel_quietly(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass

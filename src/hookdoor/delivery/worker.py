@@ -1,0 +1,332 @@
+"""The delivery worker: dispatch new events, lease due deliveries, send them concurrently, store
+what happened in batches, and watch each endpoint's health.
+
+One loop turns committed events into deliveries and leases what is due, in one transaction; each
+leased delivery is sent by its own task; a flusher writes the outcomes of many sends at once (one
+transaction for a batch: SQLite commits are the scarce resource). A delivery stays leased until its
+outcome is written, so a worker killed at any point leaves nothing lost: the lease expires and the
+delivery is sent again under the same webhook-id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hookdoor.config import Settings
+from hookdoor.db.tables import attempts, deliveries, events
+from hookdoor.db.types import utcnow
+from hookdoor.delivery import dispatcher, queue
+from hookdoor.delivery.health import CircuitBreaker, TokenBucket, should_auto_disable
+from hookdoor.delivery.metrics import DeliveryMetrics
+from hookdoor.delivery.sender import Outcome, Sender
+from hookdoor.events.recorder import Action, record
+from hookdoor.events.wakeup import Wakeup
+from hookdoor.identity.principal import SYSTEM
+from hookdoor.identity.registry import kind
+from hookdoor.identity.repository import ObjectRepository
+from hookdoor.webhooks.target_guard import TargetPolicy, guarded_connector
+
+log = logging.getLogger(__name__)
+WebhookKey = tuple[str, str]
+LEASE = timedelta(seconds=90)  # longer than the longest allowed timeout (60 s) plus flush delay
+BREAKER_DEFERRAL = timedelta(seconds=30)
+FLUSH_BATCH = 500
+MAINTENANCE_SECONDS = 5.0
+PURGE_EVERY_SECONDS = 3600.0
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()[:30]}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class EndpointLimits:
+    """Per-webhook concurrency, rate limit and circuit breaker, kept in this worker's memory."""
+
+    def __init__(self) -> None:
+        self.in_flight: dict[WebhookKey, int] = defaultdict(int)
+        self.breakers: dict[WebhookKey, CircuitBreaker] = defaultdict(CircuitBreaker)
+        self.buckets: dict[WebhookKey, TokenBucket] = {}
+
+    def saturated(self, webhooks: Mapping[WebhookKey, Mapping[str, Any]]) -> list[WebhookKey]:
+        return [key for key, count in self.in_flight.items()
+                if count >= int((webhooks.get(key) or {}).get("maxConcurrency") or 10)]
+
+    async def wait_for_rate(self, key: WebhookKey, webhook: Mapping[str, Any]) -> None:
+        rate = float(webhook.get("rateLimit") or 0)
+        if rate <= 0:
+            return
+        bucket = self.buckets.get(key)
+        if bucket is None or bucket.rate_per_second != rate:
+            bucket = self.buckets[key] = TokenBucket(rate, max(1, int(rate)))
+        while (wait := bucket.take(time.monotonic())) > 0:
+            await asyncio.sleep(wait)
+
+
+class Worker:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, wakeup: Wakeup,
+        metrics: DeliveryMetrics | None = None, *, lease: timedelta = LEASE,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.wakeup = wakeup
+        self.metrics = metrics
+        self.lease = lease
+        self.id = worker_id()
+        self.policy = TargetPolicy.from_strings(settings.allow_targets)
+        self.limits = EndpointLimits()
+        self.webhooks: dict[WebhookKey, dict[str, Any]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.outcomes: list[Outcome | dict[str, Any]] = []
+        self.flush_needed = asyncio.Event()
+        self.sender: Sender | None = None
+
+    # ---- the main loop ------------------------------------------------------------------------
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        connector = guarded_connector(self.policy, limit=self.settings.worker_concurrency, ttl_dns_cache=60)
+        async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
+            self.sender = Sender(session)
+            helpers = [asyncio.create_task(self._flush_loop(stopping)),
+                       asyncio.create_task(self._maintenance_loop(stopping))]
+            try:
+                await self._loop(stopping)
+            finally:
+                await self._drain()
+                for helper in helpers:
+                    helper.cancel()
+                await asyncio.gather(*helpers, return_exceptions=True)
+                await asyncio.shield(self._flush())
+
+    async def _loop(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                busy = await self.cycle()
+            except Exception:
+                log.exception("delivery cycle failed; retrying shortly")
+                busy = False
+                await asyncio.sleep(0.5)
+            if not busy:
+                await self.wakeup.wait(self.settings.worker_poll_seconds)
+
+    async def cycle(self) -> bool:
+        """Dispatch new events and lease due deliveries, in one transaction. True if it found work."""
+        now = utcnow()
+        free = self.settings.worker_concurrency - len(self.tasks)
+        async with self.sessionmaker() as db:
+            self.webhooks = {(w["owner"], w["name"]): w for w in await queue.all_webhooks(db)}
+            new_events = await queue.undispatched_events(db, self.settings.worker_batch_size)
+            if new_events:
+                planned = dispatcher.plan(new_events, list(self.webhooks.values()), now)
+                await queue.insert_deliveries(db, planned)
+                await queue.mark_dispatched(db, [event["id"] for event in new_events])
+            claimed = []
+            if free > 0:
+                claimed = await queue.claim_due(
+                    db, worker=self.id, now=now, limit=min(free, self.settings.worker_batch_size),
+                    lease=self.lease, excluding=self.limits.saturated(self.webhooks),
+                )
+                claimed = await self._give_back_excess(db, claimed)
+            await db.commit()
+        for delivery in claimed:
+            self._start(delivery)
+        return bool(new_events) or bool(claimed)
+
+    async def _give_back_excess(self, db: AsyncSession, claimed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Keep at most maxConcurrency in flight per webhook; the rest go back for later or other workers."""
+        kept, excess = [], []
+        counts = dict(self.limits.in_flight)
+        for delivery in claimed:
+            key = (delivery["webhook_owner"], delivery["webhook_name"])
+            limit = int((self.webhooks.get(key) or {}).get("maxConcurrency") or 10)
+            if counts.get(key, 0) >= limit:
+                excess.append(delivery["id"])
+                continue
+            counts[key] = counts.get(key, 0) + 1
+            kept.append(delivery)
+        if excess:
+            await db.execute(
+                update(deliveries).where(deliveries.c.id.in_(excess))
+                .values(state="pending", lease_owner=None, lease_expires_at=None)
+            )
+        return kept
+
+    def _start(self, delivery: dict[str, Any]) -> None:
+        key = (delivery["webhook_owner"], delivery["webhook_name"])
+        self.limits.in_flight[key] += 1
+        task = asyncio.create_task(self._deliver(delivery, key))
+        self.tasks.add(task)
+        task.add_done_callback(lambda t: self._finished(t, key))
+
+    def _finished(self, task: asyncio.Task[None], key: WebhookKey) -> None:
+        self.tasks.discard(task)
+        self.limits.in_flight[key] -= 1
+        if self.limits.in_flight[key] <= 0:
+            del self.limits.in_flight[key]
+        self.wakeup.notify()  # a slot is free: there may be more due
+
+    # ---- one delivery -------------------------------------------------------------------------
+
+    async def _deliver(self, delivery: dict[str, Any], key: WebhookKey) -> None:
+        webhook = self.webhooks.get(key)
+        if webhook is None or not webhook.get("isEnabled"):
+            self._settle_without_attempt(delivery, "failed", "the webhook was deleted or disabled")
+            return
+        breaker = self.limits.breakers[key]
+        if not breaker.allow(time.monotonic()):
+            self._settle_without_attempt(delivery, "pending", "circuit open: endpoint failing", BREAKER_DEFERRAL)
+            return
+        await self.limits.wait_for_rate(key, webhook)
+        assert self.sender is not None
+        outcome = await self.sender.attempt(delivery, webhook, self.id)
+        breaker.record(time.monotonic(), outcome.result.succeeded)
+        if self.metrics:
+            self.metrics.outcomes.labels(outcome.state).inc()
+            self.metrics.attempt_seconds.observe(outcome.attempt["duration_ms"] / 1000)
+        self._queue_outcome(outcome)
+
+    def _settle_without_attempt(
+        self, delivery: Mapping[str, Any], state: str, reason: str, delay: timedelta = timedelta()
+    ) -> None:
+        now = utcnow()
+        self._queue_outcome({
+            "delivery_id": delivery["id"], "worker": self.id, "state": state, "attempts": delivery["attempts"],
+            "next_attempt_at": now + delay, "last_status": delivery["last_status"], "last_error": reason,
+            "updated_at": now,
+        })
+
+    def _queue_outcome(self, outcome: Outcome | dict[str, Any]) -> None:
+        self.outcomes.append(outcome)
+        self.flush_needed.set()
+
+    # ---- storing outcomes ---------------------------------------------------------------------
+
+    async def _flush_loop(self, stopping: asyncio.Event) -> None:
+        while True:
+            await self.flush_needed.wait()
+            self.flush_needed.clear()
+            try:
+                await asyncio.shield(self._flush())
+            except Exception:
+                log.exception("could not store delivery outcomes; will retry")
+                await asyncio.sleep(0.5)
+                self.flush_needed.set()
+
+    async def _flush(self) -> None:
+        while self.outcomes:
+            batch, self.outcomes = self.outcomes[:FLUSH_BATCH], self.outcomes[FLUSH_BATCH:]
+            try:
+                await self._store(batch)
+            except Exception:
+                self.outcomes[:0] = batch  # keep them for the next try
+                raise
+        self.wakeup.notify()  # an ordered webhook's next delivery may be free now
+
+    async def _store(self, batch: list[Outcome | dict[str, Any]]) -> None:
+        sent = [o for o in batch if isinstance(o, Outcome)]
+        updates = [o.update if isinstance(o, Outcome) else o for o in batch]
+        async with self.sessionmaker() as db:
+            await queue.store_outcomes(db, [o.attempt for o in sent], updates)
+            await self._track_health(db, sent)
+            await db.commit()
+
+    async def _track_health(self, db: AsyncSession, sent: list[Outcome]) -> None:
+        last: dict[WebhookKey, Outcome] = {}
+        for outcome in sent:
+            last[outcome.webhook_key] = outcome
+        for key, outcome in last.items():
+            succeeded = outcome.result.succeeded
+            await queue.record_health(
+                db, *key, succeeded=succeeded, at=outcome.attempt["started_at"], error=outcome.result.error
+            )
+            if outcome.result.gone:
+                await self._disable(db, key, "the endpoint answered 410 Gone")
+            elif not succeeded:
+                await self._disable_if_failing_too_long(db, key)
+            if self.metrics:
+                health = await queue.health_of(db, *key)
+                self.metrics.failure_streak.labels(f"{key[0]}/{key[1]}").set(
+                    health["failure_streak"] if health else 0
+                )
+
+    async def _disable_if_failing_too_long(self, db: AsyncSession, key: WebhookKey) -> None:
+        health = await queue.health_of(db, *key)
+        window = timedelta(days=self.settings.webhook_auto_disable_days)
+        if health and should_auto_disable(health["failing_since"], utcnow(), window):
+            days = self.settings.webhook_auto_disable_days
+            await self._disable(db, key, f"failing continuously for {days:g} days")
+
+    async def _disable(self, db: AsyncSession, key: WebhookKey, reason: str) -> None:
+        """Turn the webhook off and say so with a webhook-disabled event, in one transaction."""
+        repository = ObjectRepository(db, kind("webhook"))
+        webhook = await repository.get(*key)
+        if webhook is None or not webhook.get("isEnabled"):
+            return
+        webhook = {**webhook, "isEnabled": False, "disabledReason": reason}
+        await repository.replace(*key, webhook)
+        action = Action(
+            name="webhook-disabled", principal=SYSTEM, organization=kind("webhook").organization_of(webhook),
+            request={"method": "", "uri": "", "clientIp": "", "userAgent": "hookdoor-worker"},
+            object=kind("webhook").mask(webhook, may_manage=False),
+        )
+        await record(db, action, outcome="ok", status_code=200, message=reason)
+        log.warning("webhook %s/%s disabled: %s", *key, reason)
+
+    # ---- upkeep -------------------------------------------------------------------------------
+
+    async def _maintenance_loop(self, stopping: asyncio.Event) -> None:
+        last_purge = 0.0
+        while not stopping.is_set():
+            try:
+                await self._measure_queue()
+                if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
+                    await purge(self.sessionmaker, timedelta(days=self.settings.retention_days))
+                    last_purge = time.monotonic()
+            except Exception:
+                log.exception("worker maintenance failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), MAINTENANCE_SECONDS)
+
+    async def _measure_queue(self) -> None:
+        if self.metrics is None:
+            return
+        async with self.sessionmaker() as db:
+            depth = await db.scalar(
+                select(func.count()).select_from(deliveries).where(deliveries.c.state.in_(("pending", "delivering")))
+            )
+            await db.rollback()
+        self.metrics.queue_depth.set(depth or 0)
+
+    async def _drain(self, timeout: float = 30.0) -> None:
+        """Let sends in flight finish (their outcomes are flushed after), up to a limit."""
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=timeout)
+
+
+async def purge(sessionmaker: async_sessionmaker[AsyncSession], retention: timedelta) -> int:
+    """Forget what is older than the retention: final deliveries with their attempts, dispatched events."""
+    cutoff = utcnow() - retention
+    async with sessionmaker() as db:
+        old = select(deliveries.c.id).where(
+            deliveries.c.created_at < cutoff, deliveries.c.state.in_(queue.FINAL_STATES)
+        )
+        await db.execute(delete(attempts).where(attempts.c.delivery_id.in_(old)))
+        removed = (await db.execute(delete(deliveries).where(deliveries.c.id.in_(old)))).rowcount
+        await db.execute(delete(events).where(events.c.created_at < cutoff, events.c.dispatched.is_(True)))
+        await db.commit()
+    return removed
+
