@@ -7,7 +7,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.receiver import Receiver
 from tests.support import ADMIN_PASSWORD, Api, ServerProcess, drop_postgres_database, new_postgres_database
+
+
+# Webhook receivers in tests run on 127.0.0.1, which the SSRF guard refuses unless allowed.
+SERVER_ENV = {"HOOKDOOR_WEBHOOK_ALLOW_TARGETS": "127.0.0.1"}
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[Receiver]:
+    running = Receiver().start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -17,7 +31,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = f"sqlite:///{workdir / 'hookdoor.db'}"
     else:
         url = new_postgres_database()
-    process = ServerProcess(database_url=url, workdir=workdir).start()
+    process = ServerProcess(database_url=url, workdir=workdir, env=SERVER_ENV).start()
     try:
         yield process
     finally:

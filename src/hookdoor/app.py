@@ -29,6 +29,7 @@ from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, 
 from hookdoor.identity.passwords import Passwords
 from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
+from hookdoor.webhooks import endpoints as webhook_endpoints
 from hookdoor.webhooks.target_guard import TargetPolicy
 
 log = logging.getLogger(__name__)
@@ -125,5 +126,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.include_router(system_endpoints.router)
     app.include_router(account_endpoints.router)
+    app.include_router(webhook_endpoints.router)
     app.include_router(endpoints.build_router())
     return app

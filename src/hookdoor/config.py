@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     retention_days: float = Field(default=30, gt=0, description="Events, deliveries and attempts kept this long.")
     worker_concurrency: int = Field(default=256, ge=1, le=10000, description="Requests in flight per worker.")
     worker_batch_size: int = Field(default=200, ge=1, le=5000)
+    worker_lease_seconds: float = Field(
+        default=90, ge=1, le=3600,
+        description="How long a leased delivery stays with a worker before another may take it over.",
+    )
     worker_poll_seconds: float = Field(default=1.0, gt=0, description="Safety-net poll when no wake-up arrives.")
 
     # argon2id cost (OWASP's minimum is t=2, m=19 MiB); raise it on stronger machines.

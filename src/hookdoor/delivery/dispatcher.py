@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from hookdoor.db.types import parse_rfc3339
 from hookdoor.delivery import payloads
 from hookdoor.events.catalog import selector_matches
 from hookdoor.identity.registry import BUILT_IN_ORG
@@ -71,11 +72,13 @@ def delivery_row(
 
 
 def plan(events: Iterable[Mapping[str, Any]], webhooks: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """One delivery per (event, subscribed webhook), its payload rendered in the webhook's format."""
+    """One delivery per (event, subscribed webhook), its payload rendered in the webhook's format.
+    A webhook gets only events from after its creation, even if they were dispatched after it."""
+    since = [(webhook, parse_rfc3339(webhook.get("createdTime") or "")) for webhook in webhooks if webhook.get("isEnabled")]
     rows = []
     for event in events:
-        for webhook in webhooks:
-            if not subscribes(webhook, event):
+        for webhook, created in since:
+            if (created and event["created_at"] < created) or not subscribes(webhook, event):
                 continue
             payload = payloads.render(event, webhook)
             if webhook.get("filter") and not passes_filter(webhook, payloads.hookdoor_payload(event, webhook)):

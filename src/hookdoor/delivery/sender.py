@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from hookdoor.db.types import utcnow
+from hookdoor.db.types import parse_rfc3339, utcnow
 from hookdoor.delivery.retry import AttemptResult, RetryPolicy, next_delay, parse_retry_after
 from hookdoor.webhooks.signing import standard_headers
 from hookdoor.webhooks.target_guard import refusal_from
@@ -38,7 +38,8 @@ def signing_secrets(webhook: Mapping[str, Any], now: datetime) -> list[str]:
     """The current secret, and the previous one while its grace period lasts."""
     secrets = [webhook["signingSecret"]]
     previous, until = webhook.get("previousSigningSecret"), webhook.get("previousSecretExpiresAt")
-    if previous and until and datetime.fromisoformat(until.replace("Z", "+00:00")) > now:
+    expires = parse_rfc3339(until or "")
+    if previous and expires and expires > now:
         secrets.append(previous)
     return secrets
 

@@ -42,7 +42,6 @@ from hookdoor.webhooks.target_guard import TargetPolicy, guarded_connector
 
 log = logging.getLogger(__name__)
 WebhookKey = tuple[str, str]
-LEASE = timedelta(seconds=90)  # longer than the longest allowed timeout (60 s) plus flush delay
 BREAKER_DEFERRAL = timedelta(seconds=30)
 FLUSH_BATCH = 500
 MAINTENANCE_SECONDS = 5.0
@@ -79,13 +78,14 @@ class EndpointLimits:
 class Worker:
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, wakeup: Wakeup,
-        metrics: DeliveryMetrics | None = None, *, lease: timedelta = LEASE,
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.wakeup = wakeup
         self.metrics = metrics
-        self.lease = lease
+        # Longer than the longest send (timeouts go up to 60 s) plus the flush delay, by default.
+        self.lease = timedelta(seconds=settings.worker_lease_seconds)
         self.id = worker_id()
         self.policy = TargetPolicy.from_strings(settings.allow_targets)
         self.limits = EndpointLimits()

@@ -249,6 +249,8 @@ _SPECIALISED: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("get-account", "The signed-in user's account was read."),
             ("get-webhook-events", "The log of webhook events and deliveries was listed."),
             ("get-webhook-event-detail", "A webhook event and its delivery attempts were read."),
+            ("get-webhook-health", "A webhook's endpoint health was read."),
+            ("get-event-types", "The event catalog was read."),
         ),
     ),
     (
@@ -257,6 +259,9 @@ _SPECIALISED: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("replay-webhook-event", "A webhook event was queued for delivery again."),
             ("webhook-disabled", "A webhook was disabled automatically after its deliveries kept failing."),
             ("webhook-test", "A test event was sent to a webhook from the console or the API."),
+            ("test-webhook", "A test event was requested for a webhook."),
+            ("rotate-webhook-secret", "A webhook's signing secret was rotated."),
+            ("recover-webhook-deliveries", "A webhook's failed deliveries in a time range were queued again."),
         ),
     ),
 )

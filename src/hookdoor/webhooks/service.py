@@ -44,6 +44,8 @@ def _check_secret(secret: str) -> None:
 
 
 async def prepare_new_webhook(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:
+    # The server sets it: a webhook receives the events that happen after it was created.
+    data["createdTime"] = rfc3339(utcnow())
     _scope(context, data)
     _check_target(context, data["url"])
     if data.get("signingSecret"):
