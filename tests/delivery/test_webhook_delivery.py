@@ -224,3 +224,39 @@ def test_webhook_validation_errors_name_the_problem(admin: Api) -> None:
     assert "header name" in add(headers=[{"name": "Bad Header", "value": "x"}])
     assert "method" in add(method="TRACE")
     assert "signingSecret" in add(signingSecret="not-a-secret")
+
+
+def _update_admin(admin: Api, display_names: list[str]) -> None:
+    user = admin.get("get-user", id="built-in/admin")["data"]
+    for display_name in display_names:
+        answer = admin.post("update-user", {**user, "displayName": display_name}, params={"id": "built-in/admin"})
+        assert answer["status"] == "ok"
+
+
+def test_ordered_webhook_delivers_one_at_a_time_in_order(admin: Api, receiver: Receiver) -> None:
+    path = f"/flaky/1/{unique('ordered')}"
+    add_webhook(admin, receiver.url(path), ["update-user"], ordered=True, maxRetries=3, retryInterval=1)
+    _update_admin(admin, ["first", "second", "third"])
+    arrivals = receiver.wait_for(on_path(path), count=6, timeout=30)
+    names = [json.loads(a.body)["object"]["displayName"] for a in arrivals]
+    assert names == ["first", "first", "second", "second", "third", "third"]  # each retried before the next
+
+
+def test_rate_limit_spaces_deliveries(admin: Api, receiver: Receiver) -> None:
+    path = f"/ok/{unique('rate')}"
+    add_webhook(admin, receiver.url(path), ["update-user"], rateLimit=4)
+    _update_admin(admin, [f"r{n}" for n in range(12)])
+    arrivals = receiver.wait_for(on_path(path), count=12, timeout=20)
+    assert arrivals[-1].at - arrivals[0].at >= 1.5  # 4 at once, then 4 per second
+
+
+def test_event_catalog_and_metrics(admin: Api, anonymous: Api) -> None:
+    catalog = admin.get("get-event-types")
+    names = {t["name"] for t in catalog["data"]}
+    assert {"signup", "login", "add-user", "mfa/setup/enable", "webhook-disabled"} <= names
+    assert "Authentication & Session" in catalog["data2"]
+    assert admin.get("get-event-types", category="nope")["status"] == "error"
+    metrics = admin.http.get(f"{admin.base_url}/api/metrics", timeout=10)
+    assert metrics.status_code == 200
+    assert "hookdoor_deliveries_total" in metrics.text and "hookdoor_delivery_queue_depth" in metrics.text
+    assert anonymous.get("metrics")["msg"] == "Please login first"

@@ -15,8 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from hookdoor.api.envelope import text_problem
 from hookdoor.config import Settings
-from hookdoor.errors import Forbidden, HookdoorError, NotAuthenticated
+from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated
 from hookdoor.events.recorder import Action, record, request_facts
 from hookdoor.identity.credentials import resolve_principal
 from hookdoor.identity.principal import Principal
@@ -80,12 +81,20 @@ async def _record_failure(request: Request, action: Action, exc: Exception) -> N
     request.app.state.wakeup.notify()
 
 
+def _refuse_unstorable_query(request: Request) -> None:
+    """Query values reach SQL as parameters (owner, id, clientId...); PostgreSQL refuses a NUL in them."""
+    for key, value in request.query_params.multi_items():
+        if problem := text_problem(key) or text_problem(value):
+            raise BadRequest(f"invalid parameter {key!r}: {problem}")
+
+
 async def api_context(request: Request) -> AsyncIterator[ApiContext]:
     state = request.app.state
     action = Action(name=action_name(request), request=request_facts(request))
     async with state.sessionmaker() as db:
         context = ApiContext(request=request, db=db, action=action, settings=state.settings)
         try:
+            _refuse_unstorable_query(request)
             action.principal = await resolve_principal(db, request)
             yield context
             await record(db, action, outcome="ok", status_code=200)

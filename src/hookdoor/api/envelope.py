@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -12,6 +13,7 @@ from hookdoor.errors import BadRequest
 AFFECTED = "Affected"
 UNAFFECTED = "Unaffected"
 MAX_BODY_BYTES = 1_000_000
+MAX_BODY_DEPTH = 32  # Casdoor objects nest three or four levels; deeper is an attack, not data
 
 
 def ok(data: Any = None, data2: Any = None, msg: str = "", **extra: Any) -> dict[str, Any]:
@@ -26,6 +28,66 @@ def error_body(message: str, data: Any = None) -> dict[str, Any]:
     return {"status": "error", "msg": message, "data": data, "data2": None}
 
 
+def text_problem(text: str) -> str | None:
+    """Why a string cannot be stored, or None.
+
+    PostgreSQL text cannot hold NUL characters and UTF-8 cannot encode a lone surrogate (JSON's
+    "\\ud800"): either would otherwise fail deep in the database driver, or later when a list that
+    contains it is encoded for a response, as a server error.
+    """
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text (it contains a lone surrogate)"
+    return None
+
+
+def storage_problem(value: Any) -> str | None:
+    """The first field of a parsed body that cannot be stored, as an error message; or None.
+
+    Iterative, so that a deeply nested body cannot exhaust the stack.
+    """
+    pending: list[tuple[str, Any, int]] = [("", value, 0)]
+    while pending:
+        path, item, depth = pending.pop()
+        if depth > MAX_BODY_DEPTH:
+            return f"invalid field {path}: nested deeper than {MAX_BODY_DEPTH} levels"
+        if isinstance(item, str) and (problem := text_problem(item)):
+            return f"invalid field {path or 'body'}: {problem}"
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if problem := text_problem(key):
+                    return f"invalid field name {key!r}: {problem}"
+                pending.append((f"{path}.{key}" if path else key, child, depth + 1))
+        elif isinstance(item, list):
+            pending.extend((f"{path}[{index}]", child, depth + 1) for index, child in enumerate(item))
+    return None
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"number {text[:30]} is too large")
+    return number
+
+
+def _parsed(raw: bytes) -> Any:
+    # NaN, Infinity and 1e999 are refused: stored, they make every later response that includes
+    # them fail to encode (and PostgreSQL's json type refuses them outright).
+    try:
+        return json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise BadRequest(f"request body is nested deeper than {MAX_BODY_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, and integers over 4300 digits
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+
+
 async def json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object, whatever Content-Type says (Casdoor's SDK sends none)."""
     raw = await request.body()
@@ -33,12 +95,11 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise BadRequest(f"request body is larger than {MAX_BODY_BYTES} bytes", status_code=413)
     if not raw.strip():
         raise BadRequest("request body is empty; a JSON object is expected")
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    body = _parsed(raw)
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
+    if problem := storage_problem(body):
+        raise BadRequest(problem)
     return body
 
 
@@ -47,6 +108,9 @@ async def form_or_json(request: Request) -> dict[str, str]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form()
-        return {key: value for key, value in form.items() if isinstance(value, str)}
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        if problem := storage_problem(fields):
+            raise BadRequest(problem)
+        return fields
     body = await json_object(request)
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in body.items()}

@@ -69,7 +69,7 @@ class EndpointLimits:
         if rate <= 0:
             return
         bucket = self.buckets.get(key)
-        if bucket is None or bucket.rate_per_second != rate:
+        if bucket is None or bucket.rate != rate:
             bucket = self.buckets[key] = TokenBucket(rate, max(1, int(rate)))
         while (wait := bucket.take(time.monotonic())) > 0:
             await asyncio.sleep(wait)
@@ -182,6 +182,14 @@ class Worker:
     # ---- one delivery -------------------------------------------------------------------------
 
     async def _deliver(self, delivery: dict[str, Any], key: WebhookKey) -> None:
+        try:
+            await self._attempt(delivery, key)
+        except Exception as exc:  # a bug must not strand the delivery until its lease runs out
+            log.exception("delivery %s failed unexpectedly", delivery["id"])
+            self._settle_without_attempt(delivery, "pending", f"internal error: {type(exc).__name__}",
+                                         BREAKER_DEFERRAL)
+
+    async def _attempt(self, delivery: dict[str, Any], key: WebhookKey) -> None:
         webhook = self.webhooks.get(key)
         if webhook is None or not webhook.get("isEnabled"):
             self._settle_without_attempt(delivery, "failed", "the webhook was deleted or disabled")

@@ -47,9 +47,10 @@ class ObjectRepository:
         self.kind = kind
         self.table = KIND_TABLES[kind.singular]
 
-    def _field_expression(self, field: str) -> ColumnElement[Any]:
+    def _field_expression(self, field: str, parameter: str = "field") -> ColumnElement[Any]:
         if not FIELD_NAME.match(field):
-            raise BadRequest(f"invalid field name: {field!r}")
+            # Name the query parameter that carried it: "field" and "sortField" both end up here.
+            raise BadRequest(f"invalid parameter {parameter}: {field!r} is not a field name")
         if field in COLUMN_FIELDS:
             return self.table.c[COLUMN_FIELDS[field]]
         if field in self.kind.lookup_columns:
@@ -71,7 +72,7 @@ class ObjectRepository:
 
     async def list(self, query: ListQuery) -> tuple[list[dict[str, Any]], int | None]:
         where = and_(True, *self._conditions(query))
-        order_column = self._field_expression(query.sort_field or "createdTime")
+        order_column = self._field_expression(query.sort_field or "createdTime", "sortField")
         if query.sort_order not in SORT_ORDERS:
             raise BadRequest("sortOrder must be 'ascend' or 'descend'")
         ordering = order_column.asc() if SORT_ORDERS[query.sort_order] == "asc" else order_column.desc()

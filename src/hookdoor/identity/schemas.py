@@ -21,8 +21,9 @@ class CasdoorObject(BaseModel):
 
     owner: str = Field(default="", max_length=100)
     name: str = Field(default="", max_length=100)
-    createdTime: str = ""
-    updatedTime: str = ""
+    # As long as the indexed column they are mirrored into (RFC 3339 needs 25 characters).
+    createdTime: str = Field(default="", max_length=40)
+    updatedTime: str = Field(default="", max_length=40)
     displayName: str = ""
 
     @field_validator("name")

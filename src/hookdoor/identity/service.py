@@ -180,6 +180,8 @@ class ObjectService:
         data = self._validated(merged)
         self._require_manage(data, "update")
         self._check_self_service(current, data)
+        if self.kind.organization_of(data) != self.kind.organization_of(current):
+            await self._ensure_organization_exists(data)  # moving it must not orphan it
         if (data["owner"], data["name"]) != (owner, name):
             self._refuse_protected(owner, name, "rename")
             if await self.repository.exists(data["owner"], data["name"]):
