@@ -63,7 +63,7 @@ class WebhookConfig(Webhook):
     singleOrgOnly: bool = False
     isEnabled: bool = True
     maxRetries: int = Field(default=0, ge=0, le=50, description="Casdoor retry policy when > 0")
-    retryInterval: int = Field(default=60, ge=1, le=86400)
+    retryInterval: int = Field(default=60, ge=0, le=86400, description="seconds; 0 means the default, 60")
     useExponentialBackoff: bool = False
 
     payloadFormat: Literal["hookdoor", "casdoor", "cloudevents"] = "hookdoor"
@@ -88,7 +88,13 @@ class WebhookConfig(Webhook):
     @field_validator("method", mode="before")
     @classmethod
     def _upper_method(cls, method: Any) -> Any:
-        return method.upper() if isinstance(method, str) else method
+        # Casdoor's SDK sends "" for an unset method: that means the default.
+        return (method.upper() or "POST") if isinstance(method, str) else method
+
+    @field_validator("contentType", mode="before")
+    @classmethod
+    def _default_content_type(cls, content_type: Any) -> Any:
+        return content_type or "application/json"
 
     @field_validator("events")
     @classmethod
