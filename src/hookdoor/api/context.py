@@ -7,6 +7,7 @@ neither. A failed call rolls back and is recorded as an ``error`` event in its o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -88,9 +89,12 @@ def _refuse_unstorable_query(request: Request) -> None:
             raise BadRequest(f"invalid parameter {key!r}: {problem}")
 
 
-async def api_context(request: Request) -> AsyncIterator[ApiContext]:
+@contextlib.asynccontextmanager
+async def unit_of_work(request: Request, name: str) -> AsyncIterator[ApiContext]:
+    """One action named ``name``: its transaction, its caller and its event. The API's routes get it
+    through :func:`api_context`; the console opens it with the Casdoor action its form performs."""
     state = request.app.state
-    action = Action(name=action_name(request), request=request_facts(request))
+    action = Action(name=name, request=request_facts(request))
     async with state.sessionmaker() as db:
         context = ApiContext(request=request, db=db, action=action, settings=state.settings)
         try:
@@ -105,3 +109,8 @@ async def api_context(request: Request) -> AsyncIterator[ApiContext]:
             await _record_failure(request, action, exc)
             raise
     state.wakeup.notify()
+
+
+async def api_context(request: Request) -> AsyncIterator[ApiContext]:
+    async with unit_of_work(request, action_name(request)) as context:
+        yield context

@@ -90,6 +90,10 @@ class ObjectService:
 
     async def list(self, query: ListQuery) -> tuple[list[dict[str, Any]], int | None]:
         organization = self._readable_organization()
+        if organization is not None and query.owner not in (None, organization, GLOBAL_OWNER):
+            # Asking for another organization's objects is refused, as Casdoor does, rather than
+            # answered with an empty list that looks like "it has none".
+            raise Forbidden(f"you may not read {self.kind.plural} of organization {query.owner!r}")
         query = ListQuery(**{**query.__dict__, "organization": organization})
         principal = self.principal
         if self.kind.singular == "user" and not principal.manages(principal.organization):
