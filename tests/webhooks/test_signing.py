@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from hookdoor.events.ids import encode_ulid
 from hookdoor.webhooks.signing import (
-    encode_ulid,
     generate_secret,
     new_message_id,
     signature_header,

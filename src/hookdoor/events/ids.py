@@ -1,18 +1,49 @@
-"""Sortable unique ids (ULID layout: 48-bit milliseconds + 80 random bits, Crockford base32)."""
+"""Sortable unique ids: ULID layout (48-bit milliseconds + 80 random bits, Crockford base32).
+
+Ids from one process sort in creation order even within one millisecond (the random part is
+incremented instead of redrawn); across processes they still sort by millisecond.
+"""
 
 from __future__ import annotations
 
-import os
+import random
+import threading
 import time
 
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RANDOM_BITS = 80
+_random = random.SystemRandom()
 
 
-def new_ulid(now_ms: int | None = None) -> str:
-    millis = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        value, index = divmod(value, 32)
-        chars.append(_ALPHABET[index])
-    return "".join(reversed(chars))
+def encode_ulid(value: int) -> str:
+    """A 128-bit integer as 26 Crockford base32 characters (the top two bits are always zero)."""
+    if not 0 <= value < 1 << 128:
+        raise ValueError("a ULID is a 128-bit unsigned integer")
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def ulid_milliseconds(ulid: str) -> int:
+    """The creation time (Unix milliseconds) a ULID carries."""
+    value = 0
+    for char in ulid[:10]:
+        value = value * 32 + _CROCKFORD.index(char)
+    return value
+
+
+class _MonotonicUlid:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self, now_ms: int) -> str:
+        with self._lock:
+            candidate = (now_ms << _RANDOM_BITS) | _random.getrandbits(_RANDOM_BITS)
+            self._last = max(candidate, self._last + 1)
+            return encode_ulid(self._last)
+
+
+_ULIDS = _MonotonicUlid()
+
+
+def new_ulid() -> str:
+    return _ULIDS.next(time.time_ns() // 1_000_000)

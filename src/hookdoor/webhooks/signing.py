@@ -12,20 +12,18 @@ import base64
 import binascii
 import math
 import secrets as _random
-import threading
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
+
+from hookdoor.events.ids import new_ulid
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 MIN_SECRET_BYTES = 24
 MAX_SECRET_BYTES = 64
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_RANDOM_BITS = 80
 
 
 def generate_secret() -> str:
@@ -97,34 +95,6 @@ def _body_text(body: bytes) -> str:
         raise ValueError("a webhook body must be UTF-8 to be signed (receivers verify it as text)") from exc
 
 
-class _MonotonicUlid:
-    """ULID-style ids: 48-bit milliseconds + 80 random bits, Crockford base32, 26 characters.
-
-    Ids from one process sort in creation order even within one millisecond (the random part is
-    incremented instead of redrawn), and across processes they still sort by millisecond.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last = 0
-
-    def next(self, now_ms: int) -> str:
-        with self._lock:
-            candidate = (now_ms << _RANDOM_BITS) | _random.randbits(_RANDOM_BITS)
-            self._last = max(candidate, self._last + 1)
-            return encode_ulid(self._last)
-
-
-def encode_ulid(value: int) -> str:
-    """A 128-bit integer as 26 Crockford base32 characters (the top two bits are always zero)."""
-    if not 0 <= value < 1 << 128:
-        raise ValueError("a ULID is a 128-bit unsigned integer")
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
-
-
-_ULIDS = _MonotonicUlid()
-
-
 def new_message_id() -> str:
     """``msg_`` + a sortable unique id: the ``webhook-id`` receivers de-duplicate retries on."""
-    return "msg_" + _ULIDS.next(time.time_ns() // 1_000_000)
+    return "msg_" + new_ulid()
