@@ -10,9 +10,9 @@ import pytest
 from tests.receiver import Receiver
 from tests.support import ADMIN_PASSWORD, Api, ServerProcess, drop_postgres_database, new_postgres_database
 
-
-# Webhook receivers in tests run on 127.0.0.1, which the SSRF guard refuses unless allowed.
-SERVER_ENV = {"HOOKDOOR_WEBHOOK_ALLOW_TARGETS": "127.0.0.1"}
+# Webhook receivers in tests run on 127.0.0.1, which the SSRF guard refuses unless allowed. Every test
+# signs in from 127.0.0.1 too, so the per-address lock-out is raised (per-account stays as shipped).
+SERVER_ENV = {"HOOKDOOR_WEBHOOK_ALLOW_TARGETS": "127.0.0.1", "HOOKDOOR_LOGIN_MAX_FAILURES_PER_IP": "1000"}
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +27,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     workdir = tmp_path_factory.mktemp(f"server-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite:///{workdir / 'hookdoor.db'}"
-    else:
-        url = new_postgres_database()
+    url = f"sqlite:///{workdir / 'hookdoor.db'}" if request.param == "sqlite" else new_postgres_database()
     process = ServerProcess(database_url=url, workdir=workdir, env=SERVER_ENV).start()
     try:
         yield process

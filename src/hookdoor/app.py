@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hookdoor import system_endpoints
 from hookdoor.api.envelope import error_body
 from hookdoor.config import Settings
+from hookdoor.console import install as install_console
 from hookdoor.db.engine import create_engine, create_sessionmaker
 from hookdoor.db.migrate import upgrade
 from hookdoor.delivery.metrics import DeliveryMetrics
@@ -128,4 +129,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account_endpoints.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(endpoints.build_router())
+    install_console(app)  # the console's pages, the inspector's bins, their static files
     return app

@@ -1,0 +1,55 @@
+"""The web console (server-rendered pages under ``/`` and ``/console``) and the inspector's bins.
+
+``install(app)`` is the one hook ``create_app`` calls: routes, static files, and the background
+purge of expired inspector bins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from hookdoor.console.web import HERE
+
+log = logging.getLogger(__name__)
+PURGE_EVERY_SECONDS = 600.0
+
+
+async def _purge_loop(app: FastAPI) -> None:
+    from hookdoor.inspector.service import purge_now
+
+    while True:
+        try:
+            await purge_now(app.state.sessionmaker)
+        except Exception:
+            log.exception("could not purge expired inspector bins; will try again")
+        await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def _purging(app: FastAPI) -> AsyncIterator[None]:
+    task = asyncio.create_task(_purge_loop(app), name="hookdoor-inspector-purge")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def install(app: FastAPI) -> None:
+    from hookdoor.console import auth_pages, dashboard, identity_pages, inspector_pages, webhook_pages
+    from hookdoor.inspector import endpoints as inspector_endpoints
+
+    # Its lifespan runs inside the app's own, so after the migrations.
+    lifecycle = APIRouter(lifespan=_purging)
+    app.include_router(lifecycle)
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
+    # auth_pages last: it ends with the console's catch-all 404 page.
+    for module in (inspector_endpoints, dashboard, webhook_pages, inspector_pages, identity_pages, auth_pages):
+        app.include_router(module.router)

@@ -147,3 +147,40 @@ endpoint_health = Table(
     Column("last_failure_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
 )
+
+# ---- inspector -----------------------------------------------------------------------------------
+# Private request bins served at /inspect/<token>: every request to one is captured, whatever its
+# method or subpath. The token is the bin's capability; it is stored so the console can show the URL.
+
+inspector_bins = Table(
+    "inspector_bins",
+    metadata,
+    Column("id", String(32), primary_key=True),  # a ULID: the console's handle, never the capability
+    Column("token", String(64), nullable=False),
+    Column("organization", String(100), nullable=False, index=True),
+    Column("created_by", String(201), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("webhook_owner", String(100), nullable=True),  # the webhook whose secret verifies arrivals
+    Column("webhook_name", String(100), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+Index("ix_inspector_bins_token", inspector_bins.c.token, unique=True)
+
+inspector_requests = Table(
+    "inspector_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # the SSE event id: arrival order
+    Column("bin_id", String(32), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("source", String(10), nullable=False),  # http, or delivery (handed over by the worker in-process)
+    Column("method", String(20), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("headers", JSON, nullable=False),  # [[name, value], ...] in arrival order
+    Column("body", Text, nullable=False),  # UTF-8 text, or base64 when body_base64
+    Column("body_base64", Boolean, nullable=False),
+    Column("body_size", Integer, nullable=False),  # bytes received; the body is cut at the capture limit
+    Column("client_ip", String(64), nullable=False),
+)
+Index("ix_inspector_requests_bin", inspector_requests.c.bin_id, inspector_requests.c.id)

@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -21,6 +21,8 @@ USER_AGENT = "Hookdoor-Webhooks/0.1"
 RESPONSE_EXCERPT_BYTES = 4096
 MAX_STORED_HEADERS = 50
 REDACTED = "***"
+# Every attempt row has the same keys, so one batch insert can mix answered and unanswered attempts.
+NO_RESPONSE: dict[str, Any] = {"response_status": None, "response_headers": None, "response_body": None}
 ATTEMPT_TRIGGERS = {"event": "scheduled", "manual": "manual", "test": "test"}
 
 
@@ -77,10 +79,25 @@ class Outcome:
         return self.update["state"]
 
 
+class LocalAnswer(Protocol):
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class LocalTargets(Protocol):
+    """Targets answered in-process, with no connection: this server's own inspector bins."""
+
+    async def answer(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> LocalAnswer | None: ...
+
+
 class Sender:
-    def __init__(self, session: aiohttp.ClientSession, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, rng: random.Random | None = None, local: LocalTargets | None = None
+    ) -> None:
         self.session = session
         self.rng = rng or random.Random()
+        self.local = local
 
     async def attempt(self, delivery: Mapping[str, Any], webhook: Mapping[str, Any], worker: str) -> Outcome:
         started_at = utcnow()
@@ -103,28 +120,25 @@ class Sender:
     async def _send(
         self, webhook: Mapping[str, Any], body: bytes, headers: dict[str, str], now: datetime
     ) -> tuple[AttemptResult, dict[str, Any]]:
+        method = webhook.get("method") or "POST"
+        if self.local is not None:
+            answer = await self.local.answer(method, webhook["url"], headers, body)
+            if answer is not None:
+                return _described(answer.status, answer.headers, answer.body[:RESPONSE_EXCERPT_BYTES], now)
         seconds = float(webhook.get("timeoutSeconds") or 15)
         timeout = aiohttp.ClientTimeout(total=seconds, connect=min(seconds, 10.0))
         try:
             async with self.session.request(
-                webhook.get("method") or "POST", webhook["url"], data=body, headers=headers,
-                allow_redirects=False, timeout=timeout,
+                method, webhook["url"], data=body, headers=headers, allow_redirects=False, timeout=timeout,
             ) as response:
                 excerpt = await response.content.read(RESPONSE_EXCERPT_BYTES)
-                stored = {
-                    "response_status": response.status,
-                    "response_headers": dict(list(response.headers.items())[:MAX_STORED_HEADERS]),
-                    "response_body": excerpt.decode("utf-8", "replace"),
-                }
-                retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
-                error = None if 200 <= response.status < 300 else f"HTTP {response.status}"
-                return AttemptResult(status=response.status, error=error, retry_after=retry_after), stored
+                return _described(response.status, response.headers, excerpt, now)
         except TimeoutError:
-            return AttemptResult(status=None, timed_out=True, error=f"timed out after {seconds:g} s"), {}
+            return AttemptResult(status=None, timed_out=True, error=f"timed out after {seconds:g} s"), NO_RESPONSE
         except (aiohttp.ClientError, OSError) as exc:
             refused = refusal_from(exc)
             reason = f"target refused: {refused}" if refused else f"{type(exc).__name__}: {exc}"
-            return AttemptResult(status=None, error=reason), {}
+            return AttemptResult(status=None, error=reason), NO_RESPONSE
 
     def _next_state(
         self, delivery: Mapping[str, Any], webhook: Mapping[str, Any], result: AttemptResult, worker: str
@@ -141,6 +155,19 @@ class Sender:
             "next_attempt_at": next_at, "last_status": result.status, "last_error": result.error,
             "updated_at": now,
         }
+
+
+def _described(
+    status: int, headers: Mapping[str, str], excerpt: bytes, now: datetime
+) -> tuple[AttemptResult, dict[str, Any]]:
+    stored = {
+        "response_status": status,
+        "response_headers": dict(list(headers.items())[:MAX_STORED_HEADERS]),
+        "response_body": excerpt.decode("utf-8", "replace"),
+    }
+    retry_after = parse_retry_after(headers.get("Retry-After"), now)
+    error = None if 200 <= status < 300 else f"HTTP {status}"
+    return AttemptResult(status=status, error=error, retry_after=retry_after), stored
 
 
 async def cancel_quietly(task: asyncio.Task[Any]) -> None:

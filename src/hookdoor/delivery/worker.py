@@ -17,9 +17,9 @@ import os
 import secrets
 import socket
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -38,6 +38,7 @@ from hookdoor.events.wakeup import Wakeup
 from hookdoor.identity.principal import SYSTEM
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ObjectRepository
+from hookdoor.inspector.targets import InspectorTargets
 from hookdoor.webhooks.target_guard import TargetPolicy, guarded_connector
 
 log = logging.getLogger(__name__)
@@ -94,13 +95,18 @@ class Worker:
         self.outcomes: list[Outcome | dict[str, Any]] = []
         self.flush_needed = asyncio.Event()
         self.sender: Sender | None = None
+        # One transaction of this worker at a time on SQLite, where every transaction takes the write
+        # lock (BEGIN IMMEDIATE): two of ours colliding would sleep in SQLite's busy handler (1, 2, 5 ms...).
+        self.db_lock: contextlib.AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if settings.is_sqlite else contextlib.nullcontext()
+        )
 
     # ---- the main loop ------------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
         connector = guarded_connector(self.policy, limit=self.settings.worker_concurrency, ttl_dns_cache=60)
         async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
-            self.sender = Sender(session)
+            self.sender = Sender(session, local=InspectorTargets(self.sessionmaker, self.settings))
             helpers = [asyncio.create_task(self._flush_loop(stopping)),
                        asyncio.create_task(self._maintenance_loop(stopping))]
             try:
@@ -124,27 +130,69 @@ class Worker:
                 await self.wakeup.wait(self.settings.worker_poll_seconds)
 
     async def cycle(self) -> bool:
-        """Dispatch new events and lease due deliveries, in one transaction. True if it found work."""
+        """Lease due deliveries and dispatch new events, in one transaction. True if there may be more
+        to do at once: a full batch of events dispatched, as many deliveries leased as were asked for,
+        or new deliveries left for a claim (ordered webhooks). Otherwise the loop waits to be woken: by
+        a committed event, by stored outcomes (their slots are free again, and an ordered webhook's
+        next delivery may be due), or by the poll."""
+        async with self.db_lock:
+            return await self._cycle()
+
+    async def _cycle(self) -> bool:
         now = utcnow()
         free = self.settings.worker_concurrency - len(self.tasks)
+        limit = min(free, self.settings.worker_batch_size)
+        claimed: list[dict[str, Any]] = []
+        fresh: list[dict[str, Any]] = []
+        left_for_claim = False
         async with self.sessionmaker() as db:
             self.webhooks = {(w["owner"], w["name"]): w for w in await queue.all_webhooks(db)}
+            if limit > 0:  # what was due before this cycle's events goes first
+                leased = await queue.claim_due(
+                    db, worker=self.id, now=now, limit=limit,
+                    lease=self.lease, excluding=self.limits.saturated(self.webhooks),
+                )
+                claimed = await self._give_back_excess(db, leased)
             new_events = await queue.undispatched_events(db, self.settings.worker_batch_size)
             if new_events:
                 planned = dispatcher.plan(new_events, list(self.webhooks.values()), now)
+                fresh, left_for_claim = self._lease_at_insert(planned, claimed, free - len(claimed), now)
                 await queue.insert_deliveries(db, planned)
                 await queue.mark_dispatched(db, [event["id"] for event in new_events])
-            claimed = []
-            if free > 0:
-                claimed = await queue.claim_due(
-                    db, worker=self.id, now=now, limit=min(free, self.settings.worker_batch_size),
-                    lease=self.lease, excluding=self.limits.saturated(self.webhooks),
-                )
-                claimed = await self._give_back_excess(db, claimed)
             await db.commit()
         for delivery in claimed:
             self._start(delivery)
-        return bool(new_events) or bool(claimed)
+        for delivery in fresh:
+            self._start(delivery)
+        more_events = len(new_events) >= self.settings.worker_batch_size
+        return more_events or left_for_claim or (limit > 0 and len(claimed) >= limit)
+
+    def _lease_at_insert(
+        self, planned: list[dict[str, Any]], claimed: list[dict[str, Any]], room: int, now: datetime
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Insert new deliveries already leased to this worker while it has room for them: they are
+        sent from memory, without a claim reading them back. Ordered webhooks' deliveries stay pending
+        for the claim, which checks that no earlier one is unsettled. Returns the leased rows, and
+        whether some were left pending for a reason other than a lack of room."""
+        counts = Counter(self.limits.in_flight)
+        counts.update((d["webhook_owner"], d["webhook_name"]) for d in claimed)
+        fresh: list[dict[str, Any]] = []
+        left_for_claim = False
+        expires = now + self.lease
+        for row in planned:
+            if room <= 0:
+                break
+            if row["ordered"]:
+                left_for_claim = True
+                continue
+            key = (row["webhook_owner"], row["webhook_name"])
+            if counts[key] >= int((self.webhooks.get(key) or {}).get("maxConcurrency") or 10):
+                continue
+            row.update(state="delivering", lease_owner=self.id, lease_expires_at=expires)
+            counts[key] += 1
+            room -= 1
+            fresh.append(row)
+        return fresh, left_for_claim
 
     async def _give_back_excess(self, db: AsyncSession, claimed: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Keep at most maxConcurrency in flight per webhook; the rest go back for later or other workers."""
@@ -177,7 +225,8 @@ class Worker:
         self.limits.in_flight[key] -= 1
         if self.limits.in_flight[key] <= 0:
             del self.limits.in_flight[key]
-        self.wakeup.notify()  # a slot is free: there may be more due
+        # No wake-up here: every finished send queues an outcome, and the flush that stores it wakes
+        # the loop, which then leases for all the slots freed meanwhile at once (not one per send).
 
     # ---- one delivery -------------------------------------------------------------------------
 
@@ -247,7 +296,7 @@ class Worker:
     async def _store(self, batch: list[Outcome | dict[str, Any]]) -> None:
         sent = [o for o in batch if isinstance(o, Outcome)]
         updates = [o.update if isinstance(o, Outcome) else o for o in batch]
-        async with self.sessionmaker() as db:
+        async with self.db_lock, self.sessionmaker() as db:
             await queue.store_outcomes(db, [o.attempt for o in sent], updates)
             await self._track_health(db, sent)
             await db.commit()
@@ -302,7 +351,8 @@ class Worker:
             try:
                 await self._measure_queue()
                 if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
-                    await purge(self.sessionmaker, timedelta(days=self.settings.retention_days))
+                    async with self.db_lock:
+                        await purge(self.sessionmaker, timedelta(days=self.settings.retention_days))
                     last_purge = time.monotonic()
             except Exception:
                 log.exception("worker maintenance failed")
@@ -312,7 +362,7 @@ class Worker:
     async def _measure_queue(self) -> None:
         if self.metrics is None:
             return
-        async with self.sessionmaker() as db:
+        async with self.db_lock, self.sessionmaker() as db:
             depth = await db.scalar(
                 select(func.count()).select_from(deliveries).where(deliveries.c.state.in_(("pending", "delivering")))
             )

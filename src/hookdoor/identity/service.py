@@ -21,16 +21,22 @@ from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, ResourceKind,
 from hookdoor.identity.repository import ListQuery, ObjectRepository
 from hookdoor.webhooks.service import prepare_new_webhook, prepare_updated_webhook
 
-# What a user may never change on their own account.
+# What a user may never change on their own account. Email and phone are verified identifiers
+# (relying parties trust email_verified), so as in Casdoor only administrators change them here.
 ADMIN_ONLY_USER_FIELDS = frozenset(
     {"owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "roles", "permissions",
-     "groups", "signupApplication", "registerType", "accessKey", "accessSecret", "id"}
+     "groups", "signupApplication", "registerType", "accessKey", "accessSecret", "id",
+     "email", "emailVerified", "phone"}
 )
 # Kinds an ordinary signed-in user may read within their own organization (secrets masked).
 READABLE_BY_MEMBERS = frozenset({"organization", "application", "group", "role"})
 # Objects whose loss would lock everyone out.
 PROTECTED = {("organization", GLOBAL_OWNER, BUILT_IN_ORG), ("application", GLOBAL_OWNER, "app-built-in")}
 MASKED = "***"
+# Fields that find one object: the caller, by clientId or accessKey, or a user by id. Were two
+# objects to share a value, which one authenticates would depend on the database's row order.
+UNIQUE_FIELDS: dict[str, tuple[str, ...]] = {"application": ("clientId",), "user": ("id", "accessKey")}
+LOOKUP_LENGTH = 255  # the indexed lookup columns hold this many characters
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -171,6 +177,7 @@ class ObjectService:
         data["createdTime"] = data.get("createdTime") or now
         data["updatedTime"] = now
         private = await PREPARE_NEW.get(self.kind.singular, _nothing)(self.context, data)
+        await self._refuse_duplicates(data, (data["owner"], data["name"]))
         await self.repository.insert(data, private)
         self._record(data)
 
@@ -194,16 +201,33 @@ class ObjectService:
         data["updatedTime"] = rfc3339(utcnow())
         _restore_masked(current, data, self.kind.secret_fields)
         private = await PREPARE_UPDATE.get(self.kind.singular, _no_update)(self.context, current, data)
+        await self._refuse_duplicates(data, (owner, name))
         changed = await self.repository.replace(owner, name, data, private)
         self._record(data)
         return changed
 
+    async def _refuse_duplicates(self, data: dict[str, Any], key: tuple[str, str]) -> None:
+        for field in UNIQUE_FIELDS.get(self.kind.singular, ()):
+            value = str(data.get(field) or "")
+            if not value:
+                continue
+            if len(value) > LOOKUP_LENGTH:
+                raise BadRequest(f"invalid field {field}: longer than {LOOKUP_LENGTH} characters")
+            other = await self.repository.find_by(field, value)
+            if other is not None and (other.data["owner"], other.data["name"]) != key:
+                raise Conflict(f"invalid field {field}: another {self.kind.singular} already uses this value")
+
     def _check_self_service(self, current: dict[str, Any], data: dict[str, Any]) -> None:
         if self.kind.singular != "user" or self.principal.manages(self.kind.organization_of(current)):
             return
-        changed = sorted(f for f in ADMIN_ONLY_USER_FIELDS if current.get(f) != data.get(f) and f in data)
+        # Compared with defaults filled in: a user stored without "score" (sign-up) has score 0.
+        before = self._validated(current)
+        changed = sorted(f for f in ADMIN_ONLY_USER_FIELDS if before.get(f) != data.get(f) and f in data)
         if changed:
             raise Forbidden(f"only administrators may change: {', '.join(changed)}")
+        if (data.get("password") or "") not in ("", MASKED):
+            # Otherwise a borrowed session could change the password without knowing the old one.
+            raise Forbidden("change your own password with set-password, which asks for the old one")
 
     def _refuse_protected(self, owner: str, name: str, verb: str) -> None:
         if (self.kind.singular, owner, name) in PROTECTED:

@@ -72,7 +72,8 @@ async def recover_webhook_deliveries(
     until: str = Query("", max_length=40, description="RFC 3339 time; default now"),
 ) -> dict[str, Any]:
     start = parse_time(since, "since")
-    assert start is not None
+    if start is None:
+        raise BadRequest("invalid parameter since: an RFC 3339 time is required")
     count = await WebhookControl(context).recover(*parse_id(id), start, parse_time(until, "until"))
     return ok(count)
 

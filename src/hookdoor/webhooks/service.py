@@ -9,6 +9,7 @@ from hookdoor.api.context import ApiContext
 from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.errors import BadRequest
 from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER
+from hookdoor.inspector.targets import admit_inspector_target
 from hookdoor.webhooks.signing import generate_secret, validate_secret
 from hookdoor.webhooks.target_guard import TargetPolicy, TargetRefused, check_url_at_save
 
@@ -19,9 +20,11 @@ def target_policy(context: ApiContext) -> TargetPolicy:
     return context.request.app.state.target_policy
 
 
-def _check_target(context: ApiContext, url: str) -> None:
+async def _check_target(context: ApiContext, data: dict[str, Any]) -> None:
+    if await admit_inspector_target(context, data):
+        return  # this server's own inspector bin: delivered in-process, never over the network
     try:
-        check_url_at_save(url, target_policy(context))
+        check_url_at_save(data["url"], target_policy(context))
     except TargetRefused as exc:
         raise BadRequest(f"invalid field url: {exc}") from None
     except ValueError as exc:
@@ -47,7 +50,7 @@ async def prepare_new_webhook(context: ApiContext, data: dict[str, Any]) -> dict
     # The server sets it: a webhook receives the events that happen after it was created.
     data["createdTime"] = rfc3339(utcnow())
     _scope(context, data)
-    _check_target(context, data["url"])
+    await _check_target(context, data)
     if data.get("signingSecret"):
         _check_secret(data["signingSecret"])
     else:
@@ -62,7 +65,7 @@ async def prepare_updated_webhook(
 ) -> dict[str, Any]:
     _scope(context, data)
     if data["url"] != current.get("url"):
-        _check_target(context, data["url"])
+        await _check_target(context, data)
     if data.get("signingSecret") != current.get("signingSecret"):
         _check_secret(data["signingSecret"] or "")
         rotate_into(data, current.get("signingSecret") or "", data["signingSecret"])

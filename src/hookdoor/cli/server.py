@@ -1,19 +1,32 @@
-"""The ``hookdoor`` command."""
+"""``hookdoor serve``, ``worker`` and ``migrate``: running Hookdoor itself."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import typer
 
-from hookdoor.config import Settings
-
-cli = typer.Typer(help="Hookdoor: an identity server whose every action is a webhook event.", no_args_is_help=True)
+from hookdoor.cli.errors import UNREACHABLE, CliError
 
 
-@cli.command()
+def load_settings(**overrides: Any) -> Any:
+    """The server's settings from ``HOOKDOOR_*``; a bad value is one clear line, not a traceback."""
+    from pydantic import ValidationError
+
+    from hookdoor.config import Settings
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"HOOKDOOR_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise CliError(f"invalid setting {problems}", 2) from None
+
+
 def serve(
     host: str = typer.Option(None, help="Bind address (default HOOKDOOR_HOST or 127.0.0.1)"),
     port: int = typer.Option(None, help="Port (default HOOKDOOR_PORT or 8000)"),
@@ -24,10 +37,10 @@ def serve(
 
     from hookdoor.app import create_app
 
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if no_worker:
         overrides["run_worker"] = False
-    settings = Settings(**overrides)
+    settings = load_settings(**overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, loop="uvloop", http="httptools",
@@ -35,7 +48,6 @@ def serve(
     )
 
 
-@cli.command()
 def worker() -> None:
     """Run a delivery worker only (scale-out: several workers on one PostgreSQL)."""
     from hookdoor.db.engine import create_engine, create_sessionmaker
@@ -44,7 +56,7 @@ def worker() -> None:
     from hookdoor.delivery.worker import Worker
     from hookdoor.events.wakeup import Wakeup
 
-    settings = Settings()
+    settings = load_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     async def run() -> None:
@@ -65,22 +77,30 @@ def worker() -> None:
     uvloop.run(run())
 
 
-@cli.command()
 def migrate() -> None:
     """Apply database migrations (the server also does this at start)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hookdoor.cli.local import first_line, safe_url
     from hookdoor.db.engine import create_engine
     from hookdoor.db.migrate import upgrade
 
+    settings = load_settings()
+
     async def run() -> None:
-        engine = create_engine(Settings())
+        engine = create_engine(settings)
         try:
             await upgrade(engine)
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except (OSError, SQLAlchemyError) as exc:
+        raise CliError(f"cannot migrate {safe_url(settings)}: {first_line(exc)}", UNREACHABLE) from None
     typer.echo("database is up to date")
 
 
-def main() -> None:
-    cli()
+def register(cli: typer.Typer) -> None:
+    for command in (serve, worker, migrate):
+        cli.command(rich_help_panel="Run Hookdoor")(command)

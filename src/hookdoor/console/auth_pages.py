@@ -1,0 +1,144 @@
+"""Sign-in, sign-out and sign-up pages: the API's login, logout and signup actions behind forms.
+
+Before sign-in there is no session, so those two forms carry a double-submit token instead: a
+random cookie (SameSite=Strict) that the form must repeat.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hookdoor.api.context import unit_of_work
+from hookdoor.console.web import (
+    ConsoleRoute,
+    CsrfRefused,
+    acting,
+    read_form,
+    redirect,
+    render,
+    safe_next,
+    viewing,
+)
+from hookdoor.errors import HookdoorError, NotFound
+from hookdoor.identity.accounts import Accounts
+from hookdoor.identity.credentials import SESSION_COOKIE, secrets_equal
+from hookdoor.identity.registry import BUILT_IN_ORG
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+FORM_COOKIE = "hookdoor_form_csrf"
+FORM_FIELD = "form_token"
+BUILT_IN_APP = "app-built-in"
+
+
+def _form_token(request: Request) -> str:
+    existing = request.cookies.get(FORM_COOKIE, "")
+    return existing if 20 <= len(existing) <= 64 and existing.isascii() else secrets.token_urlsafe(24)
+
+
+def _with_form_cookie(request: Request, response: Response, token: str) -> Response:
+    response.set_cookie(FORM_COOKIE, token, httponly=True, samesite="strict", max_age=3600, path="/",
+                        secure=request.app.state.settings.cookie_secure)
+    return response
+
+
+def _check_form_token(request: Request, form: FormData) -> None:
+    cookie, given = request.cookies.get(FORM_COOKIE, ""), form.get(FORM_FIELD)
+    if not cookie or not isinstance(given, str) or not secrets_equal(given, cookie):
+        raise CsrfRefused("the form's token is missing or stale; reload the page and submit it again")
+
+
+def _text(form: FormData, name: str, default: str = "") -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else default
+
+
+async def _signed_out_page(request: Request, template: str, status_code: int = 200, **values: object) -> Response:
+    async with viewing(request, login=False):
+        token = _form_token(request)
+        response = render(request, template, status_code=status_code, form_token=token, **values)
+    return _with_form_cookie(request, response, token)
+
+
+@router.get("/")
+async def home() -> Response:
+    return redirect("/console")
+
+
+@router.get("/login")
+async def login_page(request: Request) -> Response:
+    params = request.query_params
+    values = {
+        "organization": params.get("organization", BUILT_IN_ORG),
+        "application": params.get("application", BUILT_IN_APP),
+        "username": params.get("username", ""), "next": safe_next(params.get("next")),
+    }
+    return await _signed_out_page(request, "login.html", values=values)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await read_form(request)
+    _check_form_token(request, form)
+    body = {
+        "type": "login", "organization": _text(form, "organization", BUILT_IN_ORG),
+        "application": _text(form, "application", BUILT_IN_APP),
+        "username": _text(form, "username"), "password": form.get("password") or "",
+    }
+    try:
+        async with unit_of_work(request, "login") as context:
+            accounts = Accounts(context)
+            _, found = await accounts.login(body)
+            session = await accounts.open_session(found["user"], found["application"])
+    except HookdoorError as exc:
+        values = {**body, "password": "", "next": safe_next(_text(form, "next"))}
+        return await _signed_out_page(request, "login.html", exc.status_code, values=values, error=exc.message)
+    settings = context.settings
+    response = redirect(safe_next(_text(form, "next")))
+    response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax", secure=settings.cookie_secure,
+                        max_age=settings.session_ttl_hours * 3600, path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    form = await read_form(request)
+    async with acting(request, "logout", form) as context:
+        await Accounts(context).logout()
+    response = redirect("/login", notice="signed-out")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/signup")
+async def signup_page(request: Request) -> Response:
+    values = {"application": request.query_params.get("application", "")}
+    return await _signed_out_page(request, "signup.html", values=values)
+
+
+@router.post("/signup")
+async def signup(request: Request) -> Response:
+    form = await read_form(request)
+    _check_form_token(request, form)
+    body = {name: _text(form, name) for name in ("application", "username", "name", "email")}
+    body["password"] = form.get("password") or ""
+    try:
+        async with unit_of_work(request, "signup") as context:
+            user = await Accounts(context).signup(body)
+    except HookdoorError as exc:
+        values = {**body, "password": ""}
+        return await _signed_out_page(request, "signup.html", exc.status_code, values=values, error=exc.message)
+    return redirect("/login", notice="signed-up", organization=user["owner"], application=body["application"],
+                    username=user["name"])
+
+
+@router.get("/console/{rest:path}")
+async def no_such_page(request: Request, rest: str) -> Response:
+    """Last of the console's routes: an unknown console address is an HTML 404, not an API error."""
+    if not rest:
+        return redirect("/console")
+    raise NotFound(f"there is no console page at /console/{rest}")

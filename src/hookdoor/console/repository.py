@@ -1,0 +1,99 @@
+"""The console's own reads: a user's recent events, and the counts behind the dashboard's charts.
+
+Authorization is decided by the caller (the services); these functions take the scope they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hookdoor.db.tables import deliveries, endpoint_health, events
+from hookdoor.delivery.queue import FINAL_STATES
+
+WebhookKey = tuple[str, str]
+
+
+def minute_of(db: AsyncSession, column: Any) -> ColumnElement[str]:
+    """The UTC minute of a timestamp as 'YYYY-MM-DDTHH:MM', on SQLite and PostgreSQL alike."""
+    if db.get_bind().dialect.name == "postgresql":
+        utc = func.timezone("UTC", column)
+        return func.to_char(func.date_trunc("minute", utc), 'YYYY-MM-DD"T"HH24:MI')
+    return func.strftime("%Y-%m-%dT%H:%M", column)
+
+
+async def events_of_user(db: AsyncSession, ref: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest events whose subject or actor is the user ``owner/name``."""
+    statement = (
+        select(events.c.id, events.c.action, events.c.outcome, events.c.status_code, events.c.actor,
+               events.c.subject, events.c.message, events.c.request, events.c.created_at)
+        .where(or_(events.c.subject == ref, events.c.actor == ref))
+        .order_by(events.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(row) for row in (await db.execute(statement)).mappings()]
+
+
+async def events_per_minute(db: AsyncSession, since: datetime, organization: str | None) -> dict[str, int]:
+    minute = minute_of(db, events.c.created_at).label("minute")
+    statement = select(minute, func.count()).where(events.c.created_at >= since).group_by(minute)
+    if organization is not None:
+        statement = statement.where(events.c.organization == organization)
+    return {row[0]: row[1] for row in (await db.execute(statement)).all()}
+
+
+async def outcomes_per_minute(
+    db: AsyncSession, since: datetime, webhooks: Iterable[WebhookKey] | None
+) -> dict[str, dict[str, int]]:
+    """Deliveries that reached a final state, per minute of that state and per state."""
+    minute = minute_of(db, deliveries.c.updated_at).label("minute")
+    statement = (
+        select(minute, deliveries.c.state, deliveries.c.webhook_owner, deliveries.c.webhook_name, func.count())
+        .where(deliveries.c.updated_at >= since, deliveries.c.state.in_(FINAL_STATES))
+        .group_by(minute, deliveries.c.state, deliveries.c.webhook_owner, deliveries.c.webhook_name)
+    )
+    keys = None if webhooks is None else set(webhooks)
+    if keys is not None:
+        statement = statement.where(deliveries.c.webhook_owner.in_({owner for owner, _ in keys}))
+    counts: dict[str, dict[str, int]] = {}
+    for bucket, state, owner, name, count in (await db.execute(statement)).all():
+        if keys is None or (owner, name) in keys:
+            per_state = counts.setdefault(bucket, {})
+            per_state[state] = per_state.get(state, 0) + count
+    return counts
+
+
+async def outcomes_per_webhook(db: AsyncSession, since: datetime, webhooks: Iterable[WebhookKey]) -> dict[
+    WebhookKey, dict[str, int]
+]:
+    keys = set(webhooks)
+    if not keys:
+        return {}
+    statement = (
+        select(deliveries.c.webhook_owner, deliveries.c.webhook_name, deliveries.c.state, func.count())
+        .where(deliveries.c.created_at >= since, deliveries.c.state.in_(FINAL_STATES),
+               deliveries.c.webhook_owner.in_({owner for owner, _ in keys}))
+        .group_by(deliveries.c.webhook_owner, deliveries.c.webhook_name, deliveries.c.state)
+    )
+    counts: dict[WebhookKey, dict[str, int]] = {}
+    for owner, name, state, count in (await db.execute(statement)).all():
+        if (owner, name) in keys:
+            counts.setdefault((owner, name), {})[state] = count
+    return counts
+
+
+async def health_of_webhooks(db: AsyncSession, webhooks: Iterable[WebhookKey]) -> dict[WebhookKey, dict[str, Any]]:
+    keys = set(webhooks)
+    if not keys:
+        return {}
+    statement = select(endpoint_health).where(endpoint_health.c.webhook_owner.in_({owner for owner, _ in keys}))
+    found = {}
+    for row in (await db.execute(statement)).mappings():
+        key = (row["webhook_owner"], row["webhook_name"])
+        if key in keys:
+            found[key] = dict(row)
+    return found
