@@ -28,7 +28,9 @@ def free_port() -> int:
 def _psql(sql: str) -> None:
     subprocess.run(
         ["psql", POSTGRES_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
-        check=True, capture_output=True, timeout=60,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
 
 
@@ -108,13 +110,24 @@ class Api:
     def get(self, action: str, **params: Any) -> dict[str, Any]:
         return self.http.get(f"{self.base_url}/api/{action}", params=params, timeout=30).json()
 
-    def post(self, action: str, body: Any = None, params: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    def post(
+        self, action: str, body: Any = None, params: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         return self.http.post(f"{self.base_url}/api/{action}", json=body, params=params, timeout=30, **kwargs).json()
 
-    def login(self, username: str, password: str, organization: str = "built-in",
-              application: str = "app-built-in") -> dict[str, Any]:
-        return self.post("login", {"type": "login", "organization": organization, "application": application,
-                                   "username": username, "password": password})
+    def login(
+        self, username: str, password: str, organization: str = "built-in", application: str = "app-built-in"
+    ) -> dict[str, Any]:
+        return self.post(
+            "login",
+            {
+                "type": "login",
+                "organization": organization,
+                "application": application,
+                "username": username,
+                "password": password,
+            },
+        )
 
 
 def unique(prefix: str) -> str:

@@ -25,7 +25,7 @@ from hookdoor.delivery.runner import running_worker
 from hookdoor.delivery.worker import Worker
 from hookdoor.errors import HookdoorError, OAuthError, TooManyRequests
 from hookdoor.events.wakeup import Wakeup
-from hookdoor.identity import account_endpoints, endpoints
+from hookdoor.identity import account_endpoints, endpoints, oauth
 from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, stored_secret_key
 from hookdoor.identity.passwords import Passwords
 from hookdoor.identity.throttle import LoginThrottle
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.include_router(system_endpoints.router)
     app.include_router(account_endpoints.router)
+    app.include_router(oauth.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(endpoints.build_router())
     install_console(app)  # the console's pages, the inspector's bins, their static files

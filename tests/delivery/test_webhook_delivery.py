@@ -63,7 +63,9 @@ def test_login_reaches_webhook_signed_with_custom_header(admin: Api, receiver: R
     assert payload["organization"] == "built-in"
     assert payload["outcome"] == "ok"
     assert arrival.header("X-Api-Key") == "k-123"
-    assert arrival.header("webhook-id", ).startswith("msg_")
+    assert arrival.header(
+        "webhook-id",
+    ).startswith("msg_")
 
 
 def test_tampered_body_fails_verification(admin: Api, receiver: Receiver) -> None:
@@ -71,8 +73,14 @@ def test_tampered_body_fails_verification(admin: Api, receiver: Receiver) -> Non
     webhook = add_webhook(admin, receiver.url(path), ["login"])
     Api(admin.base_url).login("admin", ADMIN_PASSWORD)
     [arrival] = receiver.wait_for(on_path(path))
-    forged = Arrival(arrival.method, arrival.path, arrival.query, arrival.headers,
-                     arrival.body.replace(b"admin", b"mallory"), arrival.at)
+    forged = Arrival(
+        arrival.method,
+        arrival.path,
+        arrival.query,
+        arrival.headers,
+        arrival.body.replace(b"admin", b"mallory"),
+        arrival.at,
+    )
     with pytest.raises(WebhookVerificationError):
         verified(forged, webhook["signingSecret"])
 
@@ -108,10 +116,13 @@ def test_casdoor_and_cloudevents_and_form_formats(admin: Api, receiver: Receiver
     casdoor_path, cloud_path, form_path = (f"/ok/{unique(p)}" for p in ("casdoor", "cloud", "form"))
     add_webhook(admin, receiver.url(casdoor_path), ["update-user"], payloadFormat="casdoor")
     add_webhook(admin, receiver.url(cloud_path), ["update-user"], payloadFormat="cloudevents")
-    form_hook = add_webhook(admin, receiver.url(form_path), ["update-user"],
-                            contentType="application/x-www-form-urlencoded")
+    form_hook = add_webhook(
+        admin, receiver.url(form_path), ["update-user"], contentType="application/x-www-form-urlencoded"
+    )
     user = admin.get("get-user", id="built-in/admin")["data"]
-    assert admin.post("update-user", {**user, "displayName": "Admin X"}, params={"id": "built-in/admin"})["status"] == "ok"
+    assert (
+        admin.post("update-user", {**user, "displayName": "Admin X"}, params={"id": "built-in/admin"})["status"] == "ok"
+    )
 
     casdoor = json.loads(receiver.wait_for(on_path(casdoor_path))[0].body)
     assert list(casdoor)[:4] == ["id", "owner", "name", "createdTime"]
@@ -202,7 +213,10 @@ def test_recover_requeues_failed_deliveries(admin: Api, receiver: Receiver) -> N
     receiver.wait_for(on_path(path), count=2, timeout=15)
     webhook_id = f"built-in/{webhook['name']}"
     deadline = time.monotonic() + 10
-    while admin.get("get-webhook-events", webhook=webhook_id, state="failed")["data"] == [] and time.monotonic() < deadline:
+    while (
+        admin.get("get-webhook-events", webhook=webhook_id, state="failed")["data"] == []
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     answer = admin.post("recover-webhook-deliveries", params={"id": webhook_id, "since": since})
     assert answer["data"] == 1

@@ -74,7 +74,9 @@ def delivery_row(
 def plan(events: Iterable[Mapping[str, Any]], webhooks: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """One delivery per (event, subscribed webhook), its payload rendered in the webhook's format.
     A webhook gets only events from after its creation, even if they were dispatched after it."""
-    since = [(webhook, parse_rfc3339(webhook.get("createdTime") or "")) for webhook in webhooks if webhook.get("isEnabled")]
+    since = [
+        (webhook, parse_rfc3339(webhook.get("createdTime") or "")) for webhook in webhooks if webhook.get("isEnabled")
+    ]
     rows = []
     for event in events:
         for webhook, created in since:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Mapping
@@ -168,11 +167,3 @@ def _described(
     retry_after = parse_retry_after(headers.get("Retry-After"), now)
     error = None if 200 <= status < 300 else f"HTTP {status}"
     return AttemptResult(status=status, error=error, retry_after=retry_after), stored
-
-
-async def cancel_quietly(task: asyncio.Task[Any]) -> None:
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass

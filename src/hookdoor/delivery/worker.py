@@ -72,7 +72,7 @@ class EndpointLimits:
         bucket = self.buckets.get(key)
         if bucket is None or bucket.rate != rate:
             bucket = self.buckets[key] = TokenBucket(rate, max(1, int(rate)))
-        while (wait := bucket.take(time.monotonic())) > 0:
+        while (wait := bucket.take(time.monotonic())) > 0:  # noqa: ASYNC110 (a rate, not an event)
             await asyncio.sleep(wait)
 
 

@@ -134,6 +134,11 @@ class Accounts:
             application=application["name"], organization=user["owner"], user=user["name"],
         )
 
+    async def issue_code(self, user: dict[str, Any], application: dict[str, Any]) -> str:
+        return await credentials.issue_code(
+            self.context.db, application=application["name"], organization=user["owner"], user=user["name"]
+        )
+
     # ---- sign-out -----------------------------------------------------------------------------
 
     async def logout(self) -> str | None:
@@ -179,9 +184,9 @@ class Accounts:
         is_self = principal.is_user(owner, name)
         if not is_self and not principal.manages(owner):
             raise Forbidden(f"you may not change the password of {owner}/{name}")
-        if is_self:
-            if not await self.context.services.passwords.verify(target.private.get("password_hash"), old_password):
-                raise BadRequest("invalid field oldPassword: the old password is wrong")
+        passwords = self.context.services.passwords
+        if is_self and not await passwords.verify(target.private.get("password_hash"), old_password):
+            raise BadRequest("invalid field oldPassword: the old password is wrong")
         password_hash = await hashed_password(self.context, new_password)
         user = {**target.data, "updatedTime": rfc3339(utcnow())}
         await self.users.replace(owner, name, user, {"password_hash": password_hash})

@@ -105,18 +105,7 @@ async def issue_token(
     access, refresh = new_token(), new_token()
     expires_in = settings.access_token_ttl_hours * 3600
     now = utcnow()
-    token = {
-        "owner": GLOBAL_OWNER,
-        "name": uuid.uuid4().hex,
-        "createdTime": rfc3339(now),
-        "updatedTime": rfc3339(now),
-        "application": application,
-        "organization": organization,
-        "user": user,
-        "expiresIn": expires_in,
-        "scope": scope,
-        "tokenType": "Bearer",
-    }
+    token = _token_object(application, organization, user, scope, "Bearer", expires_in)
     await ObjectRepository(db, kind("token")).insert(
         token,
         {
@@ -126,6 +115,41 @@ async def issue_token(
         },
     )
     return IssuedToken(token["name"], access, refresh, expires_in, token)
+
+
+CODE_LIFETIME = timedelta(minutes=5)
+
+
+def _token_object(application: str, organization: str, user: str, scope: str, token_type: str,
+                  expires_in: int) -> dict[str, Any]:
+    now = rfc3339(utcnow())
+    return {
+        "owner": GLOBAL_OWNER, "name": uuid.uuid4().hex, "createdTime": now, "updatedTime": now,
+        "application": application, "organization": organization, "user": user,
+        "expiresIn": expires_in, "scope": scope, "tokenType": token_type,
+    }
+
+
+async def issue_code(db: AsyncSession, *, application: str, organization: str, user: str, scope: str = "") -> str:
+    """A one-time authorization code, exchanged for tokens at /api/login/oauth/access_token."""
+    code = new_token()
+    token = _token_object(application, organization, user, scope, "code", int(CODE_LIFETIME.total_seconds()))
+    await ObjectRepository(db, kind("token")).insert(
+        token, {"code_hash": hash_token(code), "expires_at": utcnow() + CODE_LIFETIME}
+    )
+    return code
+
+
+async def redeem(db: AsyncSession, column: str, secret: str, application: str) -> dict[str, Any] | None:
+    """The token a code or refresh token belongs to, used up (deleted), if it is live and the app's."""
+    repository = ObjectRepository(db, kind("token"))
+    stored = await repository.find_by(column, hash_token(secret))
+    if stored is None or stored.data.get("application") != application:
+        return None
+    await repository.delete(stored.data["owner"], stored.data["name"])
+    if column == "code_hash" and (stored.private["expires_at"] is None or stored.private["expires_at"] <= utcnow()):
+        return None
+    return stored.data
 
 
 async def revoke_user_tokens(db: AsyncSession, organization: str, user: str) -> int:
@@ -138,7 +162,7 @@ async def revoke_user_tokens(db: AsyncSession, organization: str, user: str) -> 
 
 # ---- resolving the caller ------------------------------------------------------------------------
 
-def _basic_credentials(request: Request) -> tuple[str, str] | None:
+def basic_credentials(request: Request) -> tuple[str, str] | None:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("basic "):
         return None
@@ -212,7 +236,7 @@ async def resolve_principal(db: AsyncSession, request: Request) -> Principal:
     query = request.query_params
     if token := _bearer_token(request):
         return await _principal_from_bearer(db, token)
-    basic = _basic_credentials(request)
+    basic = basic_credentials(request)
     if basic is None and query.get("clientId"):
         basic = (query.get("clientId", ""), query.get("clientSecret", ""))
     if basic is not None:

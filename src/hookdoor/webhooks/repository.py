@@ -34,7 +34,10 @@ class DeliveryRepository:
     def _conditions(self, query: DeliveryQuery) -> list[Any]:
         conditions = []
         if query.webhook:
-            conditions += [deliveries.c.webhook_owner == query.webhook[0], deliveries.c.webhook_name == query.webhook[1]]
+            conditions += [
+                deliveries.c.webhook_owner == query.webhook[0],
+                deliveries.c.webhook_name == query.webhook[1],
+            ]
         if query.webhook_owner:
             conditions.append(deliveries.c.webhook_owner == query.webhook_owner)
         if query.state:
@@ -74,8 +77,14 @@ class DeliveryRepository:
         result = await self.db.execute(
             update(deliveries)
             .where(deliveries.c.id.in_(delivery_ids), deliveries.c.state.in_(("succeeded", "failed", "pending")))
-            .values(state="pending", next_attempt_at=now, trigger=trigger, updated_at=now,
-                    lease_owner=None, lease_expires_at=None)
+            .values(
+                state="pending",
+                next_attempt_at=now,
+                trigger=trigger,
+                updated_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
         )
         return result.rowcount
 
