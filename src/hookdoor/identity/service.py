@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -100,10 +101,10 @@ class ObjectService:
             # Asking for another organization's objects is refused, as Casdoor does, rather than
             # answered with an empty list that looks like "it has none".
             raise Forbidden(f"you may not read {self.kind.plural} of organization {query.owner!r}")
-        query = ListQuery(**{**query.__dict__, "organization": organization})
+        query = replace(query, organization=organization)
         principal = self.principal
         if self.kind.singular == "user" and not principal.manages(principal.organization):
-            query = ListQuery(**{**query.__dict__, "equals": {**(query.equals or {}), "name": principal.name}})
+            query = replace(query, equals={**(query.equals or {}), "name": principal.name})
         items, total = await self.repository.list(query)
         return [self.shown(item) for item in items], total
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -104,7 +105,7 @@ class WebhookControl:
         elif not principal.is_global_admin:
             if not principal.is_org_admin:
                 raise Forbidden("only administrators may read webhook events")
-            query = DeliveryQuery(**{**query.__dict__, "webhook_owner": principal.organization})
+            query = replace(query, webhook_owner=principal.organization)
         rows, total = await self.deliveries.list(query)
         return [webhook_event_view(row) for row in rows], total
 
