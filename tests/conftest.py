@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from casdoor import CasdoorSDK
 
+from tests.compat.sdk import Tenant, new_tenant, tenant_sdk
 from tests.receiver import Receiver
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, drop_postgres_database, new_postgres_database
+from tests.support import ADMIN_PASSWORD, Api, ServerProcess, fresh_database
 
 # Webhook receivers in tests run on 127.0.0.1, which the SSRF guard refuses unless allowed. Every test
 # signs in from 127.0.0.1 too, so the per-address lock-out is raised (per-account stays as shipped).
@@ -27,14 +29,12 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     workdir = tmp_path_factory.mktemp(f"server-{request.param}")
-    url = f"sqlite:///{workdir / 'hookdoor.db'}" if request.param == "sqlite" else new_postgres_database()
-    process = ServerProcess(database_url=url, workdir=workdir, env=SERVER_ENV).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-        if request.param == "postgresql":
-            drop_postgres_database(url)
+    with fresh_database(request.param, workdir) as url:
+        process = ServerProcess(database_url=url, workdir=workdir, env=SERVER_ENV).start()
+        try:
+            yield process
+        finally:
+            process.stop()
 
 
 @pytest.fixture
@@ -52,3 +52,15 @@ def anonymous(server: ServerProcess) -> Api:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def tenant(admin: Api) -> Tenant:
+    """A fresh organization with its own application, made by the admin."""
+    return new_tenant(admin)
+
+
+@pytest.fixture
+def sdk(server: ServerProcess, tenant: Tenant) -> CasdoorSDK:
+    """The unmodified Casdoor SDK as the tenant's application: an administrator of that organization only."""
+    return tenant_sdk(server.url, tenant)

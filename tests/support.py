@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,19 @@ def new_postgres_database() -> str:
 def drop_postgres_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str, workdir: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file in ``workdir``, or a new PostgreSQL database dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / 'hookdoor.db'}"
+        return
+    url = new_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
 
 
 @dataclass

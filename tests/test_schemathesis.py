@@ -24,12 +24,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.schemas import APIOperation
 
-from tests.support import (
-    ADMIN_PASSWORD,
-    ServerProcess,
-    drop_postgres_database,
-    new_postgres_database,
-)
+from tests.support import ADMIN_PASSWORD, ServerProcess, fresh_database
 
 # Per operation and database: enough to find crashes, small enough for CI (the file takes one to
 # three minutes on two cores). Raise it for a deeper search: HOOKDOOR_FUZZ_EXAMPLES=200 pytest ...
@@ -39,16 +34,14 @@ MAX_EXAMPLES = int(os.environ.get("HOOKDOOR_FUZZ_EXAMPLES", "10"))
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def fuzzed_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     workdir = tmp_path_factory.mktemp(f"fuzz-{request.param}")
-    url = f"sqlite:///{workdir / 'hookdoor.db'}" if request.param == "sqlite" else new_postgres_database()
     # Random sign-ins must not lock the fuzzer out of its own session.
     env = {"HOOKDOOR_LOGIN_MAX_FAILURES": "1000000", "HOOKDOOR_LOGIN_MAX_FAILURES_PER_IP": "1000000"}
-    process = ServerProcess(database_url=url, workdir=workdir, env=env).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-        if request.param == "postgresql":
-            drop_postgres_database(url)
+    with fresh_database(request.param, workdir) as url:
+        process = ServerProcess(database_url=url, workdir=workdir, env=env).start()
+        try:
+            yield process
+        finally:
+            process.stop()
 
 
 def _admin_token(base_url: str) -> str:

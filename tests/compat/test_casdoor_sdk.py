@@ -17,21 +17,12 @@ from casdoor.organization import Organization
 from casdoor.role import Role
 from casdoor.user import User
 
-from tests.compat.sdk import BUILT_IN_ORG, Tenant, built_in_sdk, new_tenant, tenant_sdk
+from tests.compat.sdk import BUILT_IN_ORG, Tenant, built_in_sdk, new_tenant
 from tests.support import Api, ServerProcess, unique
 
 PASSWORD = "sdk-password-1234"
 
 
-@pytest.fixture
-def tenant(admin: Api) -> Tenant:
-    return new_tenant(admin)
-
-
-@pytest.fixture
-def sdk(server: ServerProcess, tenant: Tenant) -> CasdoorSDK:
-    """The SDK as an application of a fresh organization: an administrator of that organization only."""
-    return tenant_sdk(server.url, tenant)
 
 
 @pytest.fixture

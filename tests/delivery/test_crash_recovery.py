@@ -11,21 +11,15 @@ from pathlib import Path
 import pytest
 
 from tests.receiver import Receiver
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, drop_postgres_database, new_postgres_database, unique
+from tests.support import ADMIN_PASSWORD, Api, ServerProcess, fresh_database, unique
 
 EVENTS = 30
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crash.db'}"
-        return
-    url = new_postgres_database()
-    try:
+    with fresh_database(request.param, tmp_path) as url:
         yield url
-    finally:
-        drop_postgres_database(url)
 
 
 def start(database_url: str, workdir: Path) -> ServerProcess:

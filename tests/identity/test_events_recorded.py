@@ -20,7 +20,7 @@ from casdoor import CasdoorSDK
 from casdoor.application import Application
 from casdoor.user import User
 
-from tests.compat.sdk import Tenant, built_in_sdk, new_tenant, tenant_sdk
+from tests.compat.sdk import Tenant, built_in_sdk, new_tenant
 from tests.support import Api, ServerProcess, unique
 
 PASSWORD = "event-password-1234"
@@ -65,14 +65,6 @@ def one_event(server: ServerProcess, **equals: str) -> dict[str, Any]:
     return rows[0]
 
 
-@pytest.fixture
-def tenant(admin: Api) -> Tenant:
-    return new_tenant(admin)
-
-
-@pytest.fixture
-def sdk(server: ServerProcess, tenant: Tenant) -> CasdoorSDK:
-    return tenant_sdk(server.url, tenant)
 
 
 def new_user(owner: str, **fields: Any) -> User:
