@@ -787,7 +787,7 @@ def machine_facts() -> dict[str, Any]:
     return {
         "nproc": nproc, "cpu_model": model, "python": platform.python_version(), "platform": platform.platform(),
         "sqlite": sqlite3.sqlite_version, "aiohttp": _version("aiohttp"), "uvloop": _version("uvloop"),
-        "sqlalchemy": _version("sqlalchemy"), "aiosqlite": _version("aiosqlite"), "uvicorn": _version("uvicorn"),
+        "sqlalchemy": _version("sqlalchemy"), "uvicorn": _version("uvicorn"),
         "commit": commit.stdout.strip() + (" (with uncommitted changes in src/)" if dirty.stdout.strip() else ""),
         "loadavg_before": Path("/proc/loadavg").read_text().split()[:3],
     }
@@ -823,7 +823,7 @@ def report(results: dict[str, Any], command: str) -> str:
         f"- Date (UTC): {results['started']}; runtime {results['runtime_s']:.0f} s",
         f"- Machine: nproc {m['nproc']} ({m['cpu_model']}), {m['platform']}",
         f"- Python {m['python']}; SQLite {m['sqlite']}; aiohttp {m['aiohttp']}, uvloop {m['uvloop']}, "
-        f"SQLAlchemy {m['sqlalchemy']}, aiosqlite {m['aiosqlite']}, uvicorn {m['uvicorn']}",
+        f"SQLAlchemy {m['sqlalchemy']}, uvicorn {m['uvicorn']}",
         f"- Code: commit {m['commit']}",
         f"- Load average before the run: {' '.join(m['loadavg_before'])}. The machine is shared: the "
         "'other processes' column below is the CPU that processes outside this benchmark used during each phase.",

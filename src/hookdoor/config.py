@@ -13,7 +13,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOOKDOOR_", env_file=".env", extra="ignore")
 
     database_url: str = Field(
-        default="sqlite+aiosqlite:///hookdoor.db",
+        default="sqlite:///hookdoor.db",
         description="SQLAlchemy URL; postgresql://... selects PostgreSQL (asyncpg).",
     )
     host: str = "127.0.0.1"
@@ -67,11 +67,11 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str) -> str:
-        """Accept the plain URLs people paste and pick the async driver for them."""
+        """Accept the plain URLs people paste and pick the async driver for them (SQLite's is chosen
+        by the engine: see db/sqlite_inloop.py)."""
         for plain, async_form in (
             ("postgresql://", "postgresql+asyncpg://"),
             ("postgres://", "postgresql+asyncpg://"),
-            ("sqlite:///", "sqlite+aiosqlite:///"),
         ):
             if url.startswith(plain):
                 return async_form + url[len(plain) :]

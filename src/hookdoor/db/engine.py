@@ -3,34 +3,30 @@
 from __future__ import annotations
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from hookdoor.config import Settings
+from hookdoor.db import sqlite_inloop
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # WAL lets readers run beside the single writer; NORMAL is durable across process crashes.
-    # The driver's own implicit BEGIN is turned off: _begin_immediate() below takes its place.
+    # The driver's own implicit BEGIN is turned off: the write lock's BEGIN IMMEDIATE takes its place
+    # (a deferred transaction that read first fails at once with SQLITE_BUSY when another writer got
+    # in between, and every API call writes its event row anyway).
     dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
-def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
-    # Every API call writes (its event row), so take the write lock up front: a deferred
-    # transaction that read first fails at once with SQLITE_BUSY when another writer got in between.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+    dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
-        engine = create_async_engine(settings.database_url, pool_size=8, max_overflow=8)
+        url = make_url(settings.database_url).set(drivername=f"sqlite+{sqlite_inloop.DRIVER}")
+        engine = create_async_engine(url, pool_size=8, max_overflow=8)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
-        event.listen(engine.sync_engine, "begin", _begin_immediate)
+        sqlite_inloop.install_write_lock(engine.sync_engine)
         return engine
     return create_async_engine(settings.database_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
