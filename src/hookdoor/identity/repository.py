@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Insert,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hookdoor.db.tables import KIND_TABLES, lookup_column_name
@@ -39,6 +54,52 @@ class StoredObject:
     private: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _KeyedStatements:
+    """One table's statements that find a row by its key, built once with named parameters.
+
+    Building a statement and its cache key costs more CPU than executing it (SQLAlchemy caches the
+    compiled SQL, but only by a key computed from the statement object); a statement reused as is
+    keeps its key, so a call only binds values. The key's parameters are ``key_owner``/``key_name``,
+    names no column has, so that the SET clause of ``replace`` takes the row's columns unambiguously.
+    """
+
+    get: Select[Any]
+    exists: Select[Any]
+    insert: Insert
+    replace: Update
+    delete: Delete
+
+    @classmethod
+    def of(cls, table: Table) -> _KeyedStatements:
+        is_key = and_(table.c.owner == bindparam("key_owner"), table.c.name == bindparam("key_name"))
+        return cls(
+            get=select(table).where(is_key),
+            exists=select(func.count()).select_from(table).where(is_key),
+            insert=insert(table),
+            replace=update(table).where(is_key),
+            delete=delete(table).where(is_key),
+        )
+
+
+@functools.cache
+def _keyed_statements(table: Table) -> _KeyedStatements:
+    return _KeyedStatements.of(table)
+
+
+@functools.cache
+def _find_statement(table: Table, column: str, with_owner: bool) -> Select[Any]:
+    """The first row whose ``column`` holds :value (and, if asked, whose owner is :key_owner)."""
+    statement = select(table).where(table.c[column] == bindparam("value"))
+    if with_owner:
+        statement = statement.where(table.c.owner == bindparam("key_owner"))
+    return statement.limit(1)
+
+
+def _key(owner: str, name: str) -> dict[str, str]:
+    return {"key_owner": owner, "key_name": name}
+
+
 class ObjectRepository:
     """Reads and writes one resource kind. It never commits: the request owns the transaction."""
 
@@ -46,6 +107,7 @@ class ObjectRepository:
         self.session = session
         self.kind = kind
         self.table = KIND_TABLES[kind.singular]
+        self.statements = _keyed_statements(self.table)
 
     def _field_expression(self, field: str, parameter: str = "field") -> ColumnElement[Any]:
         if not FIELD_NAME.match(field):
@@ -89,48 +151,33 @@ class ObjectRepository:
         return stored.data if stored else None
 
     async def get_stored(self, owner: str, name: str) -> StoredObject | None:
-        row = (
-            await self.session.execute(
-                select(self.table).where(self.table.c.owner == owner, self.table.c.name == name)
-            )
-        ).mappings().first()
+        result = await self.session.execute(self.statements.get, _key(owner, name))
+        row = result.mappings().first()
         return self._stored(row) if row else None
 
     async def find_by(self, field: str, value: str, owner: str | None = None) -> StoredObject | None:
-        column = self.table.c[lookup_column_name(field)] if field in self.kind.lookup_columns else None
-        if column is None:
-            column = self.table.c[field]  # a private column, e.g. access_token_hash
-        statement = select(self.table).where(column == value)
-        if owner:
-            statement = statement.where(self.table.c.owner == owner)
-        row = (await self.session.execute(statement.limit(1))).mappings().first()
+        # A lookup field's indexed column, or else a private column (e.g. access_token_hash).
+        column = lookup_column_name(field) if field in self.kind.lookup_columns else field
+        statement = _find_statement(self.table, column, with_owner=bool(owner))
+        parameters = {"value": value, "key_owner": owner} if owner else {"value": value}
+        row = (await self.session.execute(statement, parameters)).mappings().first()
         return self._stored(row) if row else None
 
     async def exists(self, owner: str, name: str) -> bool:
-        found = await self.session.scalar(
-            select(func.count()).select_from(self.table).where(
-                self.table.c.owner == owner, self.table.c.name == name
-            )
-        )
-        return bool(found)
+        return bool(await self.session.scalar(self.statements.exists, _key(owner, name)))
 
     async def insert(self, data: dict[str, Any], private: Mapping[str, Any] | None = None) -> None:
-        await self.session.execute(insert(self.table).values(**self._row(data), **(private or {})))
+        await self.session.execute(self.statements.insert, {**self._row(data), **(private or {})})
 
     async def replace(
         self, owner: str, name: str, data: dict[str, Any], private: Mapping[str, Any] | None = None
     ) -> bool:
-        result = await self.session.execute(
-            update(self.table)
-            .where(self.table.c.owner == owner, self.table.c.name == name)
-            .values(**self._row(data), **(private or {}))
-        )
+        values = {**self._row(data), **(private or {}), **_key(owner, name)}
+        result = await self.session.execute(self.statements.replace, values)
         return result.rowcount > 0
 
     async def delete(self, owner: str, name: str) -> bool:
-        result = await self.session.execute(
-            delete(self.table).where(self.table.c.owner == owner, self.table.c.name == name)
-        )
+        result = await self.session.execute(self.statements.delete, _key(owner, name))
         return result.rowcount > 0
 
     async def delete_where(self, **private_equals: Any) -> int:
