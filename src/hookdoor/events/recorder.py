@@ -103,7 +103,11 @@ class Action:
         }
 
 
+# Built once: the row's values are bound at execution, so each call reuses the cached compilation.
+INSERT_EVENT = insert(events)
+
+
 async def record(db: AsyncSession, action: Action, *, outcome: str, status_code: int, message: str = "") -> str:
     row = action.row(outcome=outcome, status_code=status_code, message=message)
-    await db.execute(insert(events).values(**row))
+    await db.execute(INSERT_EVENT, row)
     return row["id"]
