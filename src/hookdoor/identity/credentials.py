@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from hookdoor.config import Settings
-from hookdoor.db.tables import auth_sessions
+from hookdoor.db.tables import KIND_TABLES, auth_sessions
 from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.errors import NotAuthenticated
 from hookdoor.identity.principal import (
@@ -181,11 +181,13 @@ def _bearer_token(request: Request) -> str | None:
     return request.query_params.get("accessToken") or request.query_params.get("access_token")
 
 
+def _may_sign_in(user: dict[str, Any] | None) -> bool:
+    return user is not None and not user.get("isForbidden") and not user.get("isDeleted")
+
+
 async def _load_user(db: AsyncSession, owner: str, name: str) -> dict[str, Any] | None:
     user = await ObjectRepository(db, kind("user")).get(owner, name)
-    if user is None or user.get("isForbidden") or user.get("isDeleted"):
-        return None
-    return user
+    return user if _may_sign_in(user) else None
 
 
 async def _principal_from_bearer(db: AsyncSession, token: str) -> Principal:
@@ -220,15 +222,27 @@ async def _principal_from_access_key(db: AsyncSession, access_key: str, access_s
     return user_principal(stored.data)
 
 
+def _session_with_user() -> Any:
+    """A session and its user's document in one statement (most API calls come with a cookie).
+    A session whose user is gone finds no row, like an unknown session."""
+    users = KIND_TABLES["user"]
+    is_session_user = and_(users.c.owner == auth_sessions.c.owner, users.c.name == auth_sessions.c.name)
+    return (
+        select(auth_sessions.c.expires_at, users.c.data)
+        .select_from(auth_sessions.join(users, is_session_user))
+        .where(auth_sessions.c.token_hash == bindparam("token_hash"))
+    )
+
+
+SESSION_WITH_USER = _session_with_user()
+
+
 async def _principal_from_session(db: AsyncSession, cookie: str) -> Principal:
     token_hash = hash_token(cookie)
-    row = (
-        await db.execute(select(auth_sessions).where(auth_sessions.c.token_hash == token_hash))
-    ).mappings().first()
-    if row is None or row["expires_at"] <= utcnow():
+    row = (await db.execute(SESSION_WITH_USER, {"token_hash": token_hash})).first()
+    if row is None or row.expires_at <= utcnow() or not _may_sign_in(row.data):
         return ANONYMOUS
-    user = await _load_user(db, row["owner"], row["name"])
-    return user_principal(user, session_token_hash=token_hash) if user else ANONYMOUS
+    return user_principal(row.data, session_token_hash=token_hash)
 
 
 async def resolve_principal(db: AsyncSession, request: Request) -> Principal:
