@@ -96,6 +96,13 @@ def _find_statement(table: Table, column: str, with_owner: bool) -> Select[Any]:
     return statement.limit(1)
 
 
+@functools.cache
+def _held_by_another_statement(table: Table, column: str) -> Select[Any]:
+    """Whether a row other than :key_owner/:key_name holds :value in ``column``."""
+    is_key = and_(table.c.owner == bindparam("key_owner"), table.c.name == bindparam("key_name"))
+    return select(table.c.name).where(table.c[column] == bindparam("value"), ~is_key).limit(1)
+
+
 def _key(owner: str, name: str) -> dict[str, str]:
     return {"key_owner": owner, "key_name": name}
 
@@ -162,6 +169,11 @@ class ObjectRepository:
         parameters = {"value": value, "key_owner": owner} if owner else {"value": value}
         row = (await self.session.execute(statement, parameters)).mappings().first()
         return self._stored(row) if row else None
+
+    async def held_by_another(self, field: str, value: str, owner: str, name: str) -> bool:
+        """Does an object other than ``owner/name`` have ``value`` in the lookup field ``field``?"""
+        statement = _held_by_another_statement(self.table, lookup_column_name(field))
+        return await self.session.scalar(statement, {"value": value, **_key(owner, name)}) is not None
 
     async def exists(self, owner: str, name: str) -> bool:
         return bool(await self.session.scalar(self.statements.exists, _key(owner, name)))

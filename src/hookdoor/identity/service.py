@@ -182,11 +182,18 @@ class ObjectService:
         await self.repository.insert(data, private)
         self._record(data)
 
+    async def _current(self, owner: str, name: str) -> dict[str, Any] | None:
+        """The object as stored. Users updating their own account have it already: authenticating
+        them read it in this same transaction."""
+        own = self.principal.user
+        if self.kind.singular == "user" and own is not None and self.principal.is_user(owner, name):
+            return own
+        return await self.repository.get(owner, name)
+
     async def update(self, owner: str, name: str, body: dict[str, Any], columns: list[str] | None) -> bool:
-        stored = await self.repository.get_stored(owner, name)
-        if stored is None:
+        current = await self._current(owner, name)
+        if current is None:
             raise NotFound(f"{self.kind.singular} {owner}/{name} does not exist")
-        current = stored.data
         self._require_manage(current, "update")
         merged = {**current, **({c: body[c] for c in columns if c in body} if columns else body)}
         data = self._validated(merged)
@@ -214,8 +221,7 @@ class ObjectService:
                 continue
             if len(value) > LOOKUP_LENGTH:
                 raise BadRequest(f"invalid field {field}: longer than {LOOKUP_LENGTH} characters")
-            other = await self.repository.find_by(field, value)
-            if other is not None and (other.data["owner"], other.data["name"]) != key:
+            if await self.repository.held_by_another(field, value, *key):
                 raise Conflict(f"invalid field {field}: another {self.kind.singular} already uses this value")
 
     def _check_self_service(self, current: dict[str, Any], data: dict[str, Any]) -> None:
