@@ -703,6 +703,9 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         results["bare_throughput"] = bare
         print(f"      ceiling (bare aiohttp, {concurrency} in flight): {_fmt(bare['arrival'].get('rate_middle_80'))}"
               " requests/s (middle 80 %)", flush=True)
+        if args.throughput_only:
+            CHILDREN.stop("receiver")
+            return results
 
         print(f"[2/4] latency: update-user at {args.rate:g}/s for {args.duration:g} s through `hookdoor serve`",
               flush=True)
@@ -992,6 +995,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", help="Markdown report (default docs/benchmarks.md; none with --quick)")
     parser.add_argument("--json", help="also write the raw results as JSON here")
     parser.add_argument("--from-json", help="only re-render the report of a run saved with --json")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="stop after the throughput phase and its ceiling; print them, write no report")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="hard bound on the whole run")
     args = parser.parse_args(argv)
@@ -1034,6 +1039,9 @@ def main(argv: list[str] | None = None) -> int:
     results["runtime_s"] = time.monotonic() - started
     results["args"] = vars(args)
     results["command"] = command
+    if args.throughput_only:
+        print(json.dumps({key: results[key] for key in ("throughput", "bare_throughput")}, indent=1, default=str))
+        return 0
     text = report(results, command)
     print()
     print(text)

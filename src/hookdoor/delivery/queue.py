@@ -11,10 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, true, update
+from sqlalchemy import and_, bindparam, exists, func, insert, literal, null, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hookdoor.db.bulk import BulkSelect, BulkStatement, fetch_all
 from hookdoor.db.tables import KIND_TABLES, attempts, deliveries, endpoint_health, events
 from hookdoor.db.types import UTCDateTime
 
@@ -26,11 +27,27 @@ def _is_postgres(db: AsyncSession) -> bool:
     return db.get_bind().dialect.name == "postgresql"
 
 
+_UNDISPATCHED = select(events).where(events.c.dispatched.is_(False)).order_by(events.c.id).limit(bindparam("limit"))
+_UNDISPATCHED_SQLITE = BulkSelect(_UNDISPATCHED)
+_INSERT_DELIVERIES = BulkStatement(insert(deliveries), [column.key for column in deliveries.c])
+_INSERT_ATTEMPTS = BulkStatement(insert(attempts), [column.key for column in attempts.c if column.key != "id"])
+_STORE_DELIVERY_OUTCOME = BulkStatement(
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("delivery_id"), deliveries.c.lease_owner == bindparam("worker"))
+    .values(
+        state=bindparam("state"), attempts=bindparam("attempts"),
+        next_attempt_at=bindparam("next_attempt_at"), last_status=bindparam("last_status"),
+        last_error=bindparam("last_error"), lease_owner=null(), lease_expires_at=null(),
+        updated_at=bindparam("updated_at"),
+    )
+)
+
+
 async def undispatched_events(db: AsyncSession, limit: int) -> list[dict[str, Any]]:
-    statement = select(events).where(events.c.dispatched.is_(False)).order_by(events.c.id).limit(limit)
-    if _is_postgres(db):
-        statement = statement.with_for_update(skip_locked=True)
-    return [dict(row) for row in (await db.execute(statement)).mappings()]
+    if not _is_postgres(db):
+        return await _UNDISPATCHED_SQLITE.rows(db, limit=limit)
+    statement = _UNDISPATCHED.with_for_update(skip_locked=True)
+    return [dict(row) for row in (await db.execute(statement, {"limit": limit})).mappings()]
 
 
 async def mark_dispatched(db: AsyncSession, event_ids: Sequence[str]) -> None:
@@ -42,8 +59,7 @@ async def all_webhooks(db: AsyncSession) -> list[dict[str, Any]]:
 
 
 async def insert_deliveries(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        await db.execute(insert(deliveries), list(rows))
+    await _INSERT_DELIVERIES.execute_many(db, rows)
 
 
 def _due(now: datetime) -> Any:
@@ -89,27 +105,15 @@ async def claim_due(
         .values(state="delivering", lease_owner=worker, lease_expires_at=now + lease, updated_at=now)
         .returning(*deliveries.c)
     )
-    return [dict(row) for row in (await db.execute(statement)).mappings()]
+    return await fetch_all(db, statement)
 
 
 async def store_outcomes(
     db: AsyncSession, attempt_rows: Sequence[Mapping[str, Any]], delivery_updates: Sequence[Mapping[str, Any]]
 ) -> None:
     """One round trip each for all attempts and all delivery updates of a batch."""
-    if attempt_rows:
-        await db.execute(insert(attempts), list(attempt_rows))
-    if delivery_updates:
-        statement = (
-            update(deliveries)
-            .where(deliveries.c.id == bindparam("delivery_id"), deliveries.c.lease_owner == bindparam("worker"))
-            .values(
-                state=bindparam("state"), attempts=bindparam("attempts"),
-                next_attempt_at=bindparam("next_attempt_at"), last_status=bindparam("last_status"),
-                last_error=bindparam("last_error"), lease_owner=None, lease_expires_at=None,
-                updated_at=bindparam("updated_at"),
-            )
-        )
-        await db.execute(statement, list(delivery_updates))
+    await _INSERT_ATTEMPTS.execute_many(db, attempt_rows)
+    await _STORE_DELIVERY_OUTCOME.execute_many(db, delivery_updates)
 
 
 def _upsert(
