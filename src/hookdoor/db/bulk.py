@@ -12,6 +12,7 @@ rows written either way read back the same. On PostgreSQL it simply runs through
 from __future__ import annotations
 
 import json
+import operator
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -91,11 +92,17 @@ class BulkStatement:
         self.statement = statement
         compiled = statement.compile(dialect=_SQLITE, column_keys=list(column_keys) if column_keys else None)
         self.sql = str(compiled)
-        names = compiled.positiontup or []
-        self._params = [(name, _bind_converter(compiled.binds[name].type)) for name in names]
+        names = list(compiled.positiontup or [])
+        converters = [_bind_converter(compiled.binds[name].type) for name in names]
+        # Values are picked in C (itemgetter); only the columns that need it are converted after.
+        self._pick = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        self._convert = [(index, convert) for index, convert in enumerate(converters) if convert is not _identity]
 
-    def sqlite_parameters(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(convert(row[name]) for name, convert in self._params)
+    def sqlite_parameters(self, row: Mapping[str, Any]) -> list[Any]:
+        values = list(self._pick(row))
+        for index, convert in self._convert:
+            values[index] = convert(values[index])
+        return values
 
     async def execute_many(self, db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:

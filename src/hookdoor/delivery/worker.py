@@ -131,10 +131,14 @@ class Worker:
 
     async def cycle(self) -> bool:
         """Lease due deliveries and dispatch new events, in one transaction. True if there may be more
-        to do at once: a full batch of events dispatched, as many deliveries leased as were asked for,
-        or new deliveries left for a claim (ordered webhooks). Otherwise the loop waits to be woken: by
-        a committed event, by stored outcomes (their slots are free again, and an ordered webhook's
-        next delivery may be due), or by the poll."""
+        to do at once: as many events dispatched as were asked for, as many deliveries leased as were
+        asked for, or new deliveries left for a claim (ordered webhooks). Otherwise the loop waits to be
+        woken: by a committed event, by stored outcomes (their slots are free again, and an ordered
+        webhook's next delivery may be due), or by the poll.
+
+        Events are dispatched only while this worker has room to send: the undispatched events are the
+        backlog (durable like the rest), so the deliveries made from them are leased at insert and sent
+        from memory, instead of being written as pending and read back by a later claim."""
         async with self.db_lock:
             return await self._cycle()
 
@@ -144,6 +148,7 @@ class Worker:
         limit = min(free, self.settings.worker_batch_size)
         claimed: list[dict[str, Any]] = []
         fresh: list[dict[str, Any]] = []
+        new_events: list[dict[str, Any]] = []
         left_for_claim = False
         async with self.sessionmaker() as db:
             self.webhooks = {(w["owner"], w["name"]): w for w in await queue.all_webhooks(db)}
@@ -153,7 +158,9 @@ class Worker:
                     lease=self.lease, excluding=self.limits.saturated(self.webhooks),
                 )
                 claimed = await self._give_back_excess(db, leased)
-            new_events = await queue.undispatched_events(db, self.settings.worker_batch_size)
+            events_limit = min(free - len(claimed), self.settings.worker_batch_size)
+            if events_limit > 0:
+                new_events = await queue.undispatched_events(db, events_limit)
             if new_events:
                 planned = dispatcher.plan(new_events, list(self.webhooks.values()), now)
                 fresh, left_for_claim = self._lease_at_insert(planned, claimed, free - len(claimed), now)
@@ -164,7 +171,7 @@ class Worker:
             self._start(delivery)
         for delivery in fresh:
             self._start(delivery)
-        more_events = len(new_events) >= self.settings.worker_batch_size
+        more_events = events_limit > 0 and len(new_events) >= events_limit
         return more_events or left_for_claim or (limit > 0 and len(claimed) >= limit)
 
     def _lease_at_insert(
