@@ -69,6 +69,7 @@ class ServerProcess:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    options: list[str] = field(default_factory=list)  # after `hookdoor serve`, e.g. ["--no-worker"]
 
     @property
     def url(self) -> str:
@@ -87,7 +88,8 @@ class ServerProcess:
         self.log_path = self.workdir / f"server-{self.port}.log"
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hookdoor", "serve"], cwd=self.workdir, env=env, stdout=log, stderr=log
+            [sys.executable, "-m", "hookdoor", "serve", *self.options], cwd=self.workdir, env=env, stdout=log,
+            stderr=log,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -24,7 +24,7 @@ from hookdoor.delivery.metrics import DeliveryMetrics
 from hookdoor.delivery.runner import running_worker
 from hookdoor.delivery.worker import Worker
 from hookdoor.errors import HookdoorError, OAuthError, TooManyRequests
-from hookdoor.events.wakeup import Wakeup
+from hookdoor.events.wakeup import Doorbell, Wakeup
 from hookdoor.identity import account_endpoints, endpoints, oauth
 from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, stored_secret_key
 from hookdoor.identity.passwords import Passwords
@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
-    app.state.wakeup = Wakeup()
+    app.state.wakeup = Wakeup(Doorbell.for_database(settings.database_url))
     app.state.services = _services(settings)
     app.state.metrics_registry = CollectorRegistry()
     app.state.http_metrics = HttpMetrics(app.state.metrics_registry)
@@ -129,6 +129,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account_endpoints.router)
     app.include_router(oauth.router)
     app.include_router(webhook_endpoints.router)
-    app.include_router(endpoints.build_router())
+    endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     return app

@@ -131,7 +131,7 @@ def service_host(settings: Any) -> Any:
     """What the services reach through ``request.app.state``, built as ``hookdoor.app.create_app`` builds
     it, without the web application itself (its routes take a second to build and are not needed)."""
     from hookdoor.db.engine import create_engine, create_sessionmaker
-    from hookdoor.events.wakeup import Wakeup
+    from hookdoor.events.wakeup import Doorbell, Wakeup
     from hookdoor.identity.passwords import Passwords
     from hookdoor.identity.throttle import LoginThrottle
     from hookdoor.webhooks.target_guard import TargetPolicy
@@ -146,7 +146,7 @@ def service_host(settings: Any) -> Any:
         secret_key="",
     )
     state = SimpleNamespace(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine),
-                            wakeup=Wakeup(), services=services,
+                            wakeup=Wakeup(Doorbell.for_database(settings.database_url)), services=services,
                             target_policy=TargetPolicy.from_strings(settings.allow_targets))
     return SimpleNamespace(state=state)
 

@@ -1,6 +1,6 @@
-"""Runs a worker beside the API (``hookdoor serve``) or on its own (``hookdoor worker``), and on
-PostgreSQL listens for the NOTIFY that committed events send, so workers in other processes wake
-at once; polling stays as the safety net."""
+"""Runs a worker beside the API (``hookdoor serve``) or on its own (``hookdoor worker``), and listens
+for what committed events send to workers in other processes (PostgreSQL: NOTIFY; SQLite: the
+doorbell of events/wakeup.py), so they wake at once; polling stays as the safety net."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from hookdoor.config import Settings
 from hookdoor.delivery.worker import Worker
-from hookdoor.events.wakeup import Wakeup
+from hookdoor.events.wakeup import Doorbell, Wakeup
 
 log = logging.getLogger(__name__)
 CHANNEL = "hookdoor_events"
@@ -27,7 +27,9 @@ def asyncpg_dsn(database_url: str) -> str:
 @contextlib.asynccontextmanager
 async def listening(settings: Settings, wakeup: Wakeup) -> AsyncIterator[None]:
     if settings.is_sqlite:
-        yield
+        doorbell = Doorbell.for_database(settings.database_url)
+        with doorbell.listening(wakeup) if doorbell else contextlib.nullcontext():
+            yield
         return
     connection = await asyncpg.connect(asyncpg_dsn(settings.database_url))
     await connection.add_listener(CHANNEL, lambda *_: wakeup.notify())

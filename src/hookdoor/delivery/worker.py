@@ -298,7 +298,7 @@ class Worker:
             except Exception:
                 self.outcomes[:0] = batch  # keep them for the next try
                 raise
-        self.wakeup.notify()  # an ordered webhook's next delivery may be free now
+        self.wakeup.notify_local()  # an ordered webhook's next delivery may be free now
 
     async def _store(self, batch: list[Outcome | dict[str, Any]]) -> None:
         sent = [o for o in batch if isinstance(o, Outcome)]
