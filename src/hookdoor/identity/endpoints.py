@@ -102,16 +102,16 @@ def _delete_route(kind: ResourceKind):  # type: ignore[no-untyped-def]
     return delete_object
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/api")
+def add_routes(router: APIRouter, prefix: str = "/api") -> None:
+    """Add every kind's routes to ``router``: the app's own router, so that a call is matched
+    against each route once (FastAPI matches the routes of an included router twice per call, at
+    a cost that grows with their number, and this router has five per kind)."""
     for kind in KINDS:
         tags = [kind.plural]
-        router.add_api_route(f"/get-{kind.plural}", _list_route(kind), methods=["GET"], tags=tags)
-        router.add_api_route(f"/get-{kind.singular}", _get_route(kind), methods=["GET"], tags=tags)
+        router.add_api_route(f"{prefix}/get-{kind.plural}", _list_route(kind), methods=["GET"], tags=tags)
+        router.add_api_route(f"{prefix}/get-{kind.singular}", _get_route(kind), methods=["GET"], tags=tags)
         for verb, factory in (("add", _add_route), ("update", _update_route), ("delete", _delete_route)):
             router.add_api_route(
-                f"/{verb}-{kind.singular}", factory(kind), methods=["POST"], tags=tags,
+                f"{prefix}/{verb}-{kind.singular}", factory(kind), methods=["POST"], tags=tags,
                 openapi_extra=_body_spec(kind),
             )
-    return router
-
