@@ -50,6 +50,11 @@ BENCH_ENV = {
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 _CROCKFORD = {c: i for i, c in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
 
+TOPOLOGIES = {
+    "in-process": "`hookdoor serve` (API and in-process worker, woken at commit)",
+    "separate": "`hookdoor serve --no-worker` beside one `hookdoor worker` process (woken at commit by the "
+                "SQLite doorbell)",
+}
 TARGETS = {
     "throughput": "≥ 4,000 deliveries/s sustained by one `hookdoor worker` (SQLite WAL, signing, attempt log)",
     "latency": "event-to-delivery p50 ≤ 5 ms and p99 ≤ 50 ms at 500 events/s",
@@ -316,6 +321,16 @@ async def start_serve(name: str, workdir: Path, database: Path, http: aiohttp.Cl
     raise RuntimeError(f"{name} did not answer /api/health within {within:g} s")
 
 
+def server_pids() -> dict[str, int]:
+    """The processes of the server under test: `hookdoor serve`, and `hookdoor worker` when separate."""
+    return {name: CHILDREN.procs[name].pid for name in ("serve", "serve-worker") if name in CHILDREN.procs}
+
+
+def start_separate_worker(workdir: Path, database: Path) -> None:
+    env = {**BENCH_ENV, "HOOKDOOR_DATABASE_URL": f"sqlite:///{database}"}
+    CHILDREN.start("serve-worker", [PYTHON, "-m", "hookdoor", "worker"], env, workdir, workdir / "serve-worker.log")
+
+
 def new_client(limit: int = 100, timeout: float = 30) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=limit), cookie_jar=aiohttp.CookieJar(unsafe=True),
@@ -523,7 +538,7 @@ async def capacity(api: Api, users: list[dict[str, Any]], seconds: float, client
             done += ok
             failed += not ok
 
-    meter = CpuMeter({"serve": CHILDREN.procs["serve"].pid})
+    meter = CpuMeter(server_pids())
     started = time.monotonic()
     await asyncio.wait_for(asyncio.gather(*(client(c) for c in range(clients))), timeout=seconds + 60)
     elapsed = time.monotonic() - started
@@ -551,7 +566,7 @@ async def latency(args: argparse.Namespace, api: Api, receiver: ReceiverClient, 
             status = type(exc).__name__
         results.append({"marker": marker, "sent": sent, "answered": time.time(), "status": status})
 
-    meter = CpuMeter({"serve": CHILDREN.procs["serve"].pid, "receiver": CHILDREN.procs["receiver"].pid})
+    meter = CpuMeter({**server_pids(), "receiver": CHILDREN.procs["receiver"].pid})
     loop = await open_loop(rate, args.duration, call, limit_s=args.duration * 10 + 60)
     results = loop.results
     ok = [r for r in results if r["status"] == "ok"]
@@ -710,7 +725,9 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         print(f"[2/4] latency: update-user at {args.rate:g}/s for {args.duration:g} s through `hookdoor serve`",
               flush=True)
         database = work / "serve.db"
-        base = await start_serve("serve", work, database, http, worker=True)
+        base = await start_serve("serve", work, database, http, worker=args.worker == "in-process")
+        if args.worker == "separate":
+            start_separate_worker(work, database)
         # a long timeout: at the target rate calls queue up, and every one should get its answer
         async with new_client(limit=200, timeout=300) as api_http:
             api = Api(api_http, base)
@@ -751,6 +768,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             results["overhead"] = ov = await overhead(args, api, receiver, users[0], overhead_hooks)
             print(f"      mean {_fmt(ov['none']['mean'], 2)} ms -> {_fmt(ov['ten']['mean'], 2)} ms, "
                   f"ratio {_fmt(ov['ratio_mean'], 3)}", flush=True)
+        CHILDREN.stop("serve-worker")
         CHILDREN.stop("serve")
     CHILDREN.stop("receiver")
     return results
@@ -886,7 +904,7 @@ def report(results: dict[str, Any], command: str) -> str:
         "",
         "## 2. Event-to-delivery latency at a steady rate",
         "",
-        f"`hookdoor serve` (API and in-process worker, woken at commit) on a fresh SQLite file; one webhook "
+        f"{TOPOLOGIES[results['args']['worker']]} on a fresh SQLite file; one webhook "
         f"subscribed to `update-user`. The benchmark process sends `update-user` calls (admin session cookie, "
         f"rotating over {results['args']['users']} users, ~1 KB bodies, up to 200 connections) open-loop: call i "
         f"starts at t0 + i / rate whether or not earlier calls were answered.",
@@ -934,9 +952,9 @@ def report(results: dict[str, Any], command: str) -> str:
         "- `events.created_at` is stamped when the API call records its event, just before its commit: "
         "event-to-arrival covers the commit, the worker's wake-up, its dispatch-and-lease transaction, "
         "signing and the HTTP request, but not the API call's own work before the event is recorded.",
-        "- In `hookdoor serve` the API and the worker share one event loop and one SQLite write lock: when the "
-        "offered rate exceeds the API's capacity (measured in section 2), calls queue, and the worker's "
-        "transactions wait behind the API's.",
+        "- With the worker inside `hookdoor serve` the API and the worker share one event loop (one core) and "
+        "the SQLite write lock; with a separate `hookdoor worker` they run on separate cores and share only the "
+        "write lock. When the offered rate exceeds the API's capacity (measured in section 2), calls queue.",
         "",
     ]
     return "\n".join(lines)
@@ -958,7 +976,8 @@ def latency_section(lat: dict[str, Any], title: str, cap: dict[str, Any]) -> lis
         f"answer came {lat['completion_s']:.1f} s after the first call; {lat['ok']:,} answered ok{_not_ok(lat)}; "
         f"{lat['matched']:,} of them matched to a delivery at the receiver ({lat['duplicates']} duplicate "
         f"webhook-ids). CPU during the phase: serve {cpu['serve_cpu_s']:.1f} s, "
-        f"receiver {cpu['receiver_cpu_s']:.1f} s, "
+        + (f"worker {cpu['serve-worker_cpu_s']:.1f} s, " if "serve-worker_cpu_s" in cpu else "")
+        + f"receiver {cpu['receiver_cpu_s']:.1f} s, "
         f"benchmark {cpu['bench_cpu_s']:.1f} s, other processes {cpu['others_cores_busy']:.2f} cores busy, over "
         f"{cpu['wall_s']:.1f} s. Latencies in ms:",
         "",
@@ -995,6 +1014,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", help="Markdown report (default docs/benchmarks.md; none with --quick)")
     parser.add_argument("--json", help="also write the raw results as JSON here")
     parser.add_argument("--from-json", help="only re-render the report of a run saved with --json")
+    parser.add_argument("--worker", choices=("in-process", "separate"), default="in-process",
+                        help="sections 2 and 3: the worker inside `hookdoor serve`, or `hookdoor serve --no-worker` "
+                        "beside a `hookdoor worker` process (woken by the SQLite doorbell)")
     parser.add_argument("--throughput-only", action="store_true",
                         help="stop after the throughput phase and its ceiling; print them, write no report")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")

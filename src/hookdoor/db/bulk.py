@@ -116,9 +116,13 @@ class BulkStatement:
 
 class BulkSelect:
     """A SELECT whose rows come back as dicts of Python values, without SQLAlchemy's row machinery
-    on SQLite. Bind parameters are passed positionally in the order SQLAlchemy compiled them."""
+    on SQLite. Bind parameters are passed positionally in the order SQLAlchemy compiled them.
 
-    def __init__(self, statement: Any) -> None:
+    ``raw_json`` names JSON columns to hand over unparsed, as ``<name>_json`` text, on SQLite (on
+    another backend they come parsed, under their own name): for a caller that may only need to copy
+    them into another JSON document."""
+
+    def __init__(self, statement: Any, raw_json: Sequence[str] = ()) -> None:
         self.statement = statement
         compiled = statement.compile(dialect=_SQLITE)
         self.sql = str(compiled)
@@ -127,7 +131,10 @@ class BulkSelect:
             (name, _bind_converter(compiled.binds[name].type), compiled.binds[name].value)
             for name in compiled.positiontup or []
         ]
-        self._columns = _result_columns(statement)
+        self._columns = [
+            (f"{key}_json", _identity) if key in raw_json else (key, convert)
+            for key, convert in _result_columns(statement)
+        ]
 
     async def rows(self, db: AsyncSession, **params: Any) -> list[dict[str, Any]]:
         driver = await sqlite_connection(db)

@@ -71,7 +71,7 @@ def delivery_row(
     }
 
 
-def plan(events: Iterable[Mapping[str, Any]], webhooks: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+def plan(events: Iterable[dict[str, Any]], webhooks: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """One delivery per (event, subscribed webhook), its payload rendered in the webhook's format.
     A webhook gets only events from after its creation, even if they were dispatched after it."""
     since = [
@@ -82,9 +82,7 @@ def plan(events: Iterable[Mapping[str, Any]], webhooks: list[dict[str, Any]], no
         for webhook, created in since:
             if (created and event["created_at"] < created) or not subscribes(webhook, event):
                 continue
-            payload = payloads.render(event, webhook)
             if webhook.get("filter") and not passes_filter(webhook, payloads.hookdoor_payload(event, webhook)):
                 continue
-            body = payloads.encode(payload, webhook.get("contentType") or "application/json")
-            rows.append(delivery_row(event, webhook, body, now))
+            rows.append(delivery_row(event, webhook, payloads.body(event, webhook), now))
     return rows

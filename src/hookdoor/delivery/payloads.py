@@ -50,7 +50,20 @@ def _timestamp(event: Mapping[str, Any]) -> datetime:
     return event["created_at"]
 
 
-def hookdoor_payload(event: Mapping[str, Any], webhook: Mapping[str, Any]) -> dict[str, Any]:
+def event_object(event: dict[str, Any]) -> Any:
+    """The event's object. Events read in bulk carry it as its stored JSON text (``object_json``),
+    parsed here on first need: the hookdoor format copies that text instead (see `body`)."""
+    if "object" not in event:
+        text = event.get("object_json")
+        event["object"] = None if text is None else json.loads(text)
+    return event["object"]
+
+
+def hookdoor_payload(event: dict[str, Any], webhook: Mapping[str, Any]) -> dict[str, Any]:
+    return _hookdoor_fields(event, webhook, _selected_object(event_object(event), webhook))
+
+
+def _hookdoor_fields(event: Mapping[str, Any], webhook: Mapping[str, Any], obj: Any) -> dict[str, Any]:
     payload = {
         "id": event["id"],
         "event": event["action"],
@@ -58,7 +71,7 @@ def hookdoor_payload(event: Mapping[str, Any], webhook: Mapping[str, Any]) -> di
         "organization": event["organization"],
         "user": _user(event),
         "actor": event["actor"],
-        "object": _selected_object(event.get("object"), webhook),
+        "object": obj,
         "request": {k: event["request"].get(k, "") for k in ("method", "uri", "clientIp", "userAgent")},
         "outcome": event["outcome"],
     }
@@ -74,9 +87,9 @@ def _casdoor_response(event: Mapping[str, Any]) -> str:
     return f'{{status:"{status}", msg:"{event["message"] if status == "error" else ""}"}}'
 
 
-def casdoor_payload(event: Mapping[str, Any], webhook: Mapping[str, Any]) -> dict[str, Any]:
+def casdoor_payload(event: dict[str, Any], webhook: Mapping[str, Any]) -> dict[str, Any]:
     """Casdoor's record, fields in Casdoor's order; ``object`` is a JSON string as Casdoor sends it."""
-    obj = _selected_object(event.get("object"), webhook)
+    obj = _selected_object(event_object(event), webhook)
     user = event.get("user") or {}
     created = _timestamp(event).isoformat(timespec="seconds").replace("+00:00", "Z")
     return {
@@ -100,7 +113,7 @@ def casdoor_payload(event: Mapping[str, Any], webhook: Mapping[str, Any]) -> dic
     }
 
 
-def cloudevents_payload(event: Mapping[str, Any], webhook: Mapping[str, Any]) -> dict[str, Any]:
+def cloudevents_payload(event: dict[str, Any], webhook: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "specversion": "1.0",
         "id": event["id"],
@@ -116,8 +129,39 @@ def cloudevents_payload(event: Mapping[str, Any], webhook: Mapping[str, Any]) ->
 FORMATS = {"hookdoor": hookdoor_payload, "casdoor": casdoor_payload, "cloudevents": cloudevents_payload}
 
 
-def render(event: Mapping[str, Any], webhook: Mapping[str, Any]) -> dict[str, Any]:
+def render(event: dict[str, Any], webhook: Mapping[str, Any]) -> dict[str, Any]:
     return FORMATS[webhook.get("payloadFormat") or "hookdoor"](event, webhook)
+
+
+def body(event: dict[str, Any], webhook: Mapping[str, Any]) -> bytes:
+    """The exact bytes sent (and signed) for ``event`` to ``webhook``."""
+    content_type = webhook.get("contentType") or "application/json"
+    if _copies_stored_object(event, webhook, content_type):
+        return _hookdoor_body_with_stored_object(event, webhook)
+    return encode(render(event, webhook), content_type)
+
+
+def _copies_stored_object(event: Mapping[str, Any], webhook: Mapping[str, Any], content_type: str) -> bool:
+    fields = webhook.get("objectFields") or []
+    return (
+        (webhook.get("payloadFormat") or "hookdoor") == "hookdoor" and content_type == "application/json"
+        and "object" not in event and event.get("object_json") is not None and (not fields or "All" in fields)
+    )
+
+
+def _hookdoor_body_with_stored_object(event: Mapping[str, Any], webhook: Mapping[str, Any]) -> bytes:
+    """The hookdoor payload's JSON with the object's stored JSON text copied in, not parsed and
+    re-encoded: the object is most of a payload, and parsing it was most of the cost of rendering."""
+    fields = _hookdoor_fields(event, webhook, None)
+    keys = list(fields)
+    split = keys.index("object")
+    head = _compact({key: fields[key] for key in keys[:split]})
+    tail = _compact({key: fields[key] for key in keys[split + 1:]})
+    return (head[:-1] + ',"object":' + event["object_json"] + "," + tail[1:]).encode()
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def encode(payload: Mapping[str, Any], content_type: str) -> bytes:
@@ -126,7 +170,7 @@ def encode(payload: Mapping[str, Any], content_type: str) -> bytes:
     if content_type == "application/x-www-form-urlencoded":
         fields = [(k, v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))) for k, v in payload.items()]
         return urlencode(fields).encode()
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return _compact(payload).encode()
 
 
 def content_type_header(content_type: str) -> str:

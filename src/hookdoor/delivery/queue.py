@@ -28,7 +28,7 @@ def _is_postgres(db: AsyncSession) -> bool:
 
 
 _UNDISPATCHED = select(events).where(events.c.dispatched.is_(False)).order_by(events.c.id).limit(bindparam("limit"))
-_UNDISPATCHED_SQLITE = BulkSelect(_UNDISPATCHED)
+_UNDISPATCHED_SQLITE = BulkSelect(_UNDISPATCHED, raw_json=["object"])  # see payloads.event_object
 _INSERT_DELIVERIES = BulkStatement(insert(deliveries), [column.key for column in deliveries.c])
 _INSERT_ATTEMPTS = BulkStatement(insert(attempts), [column.key for column in attempts.c if column.key != "id"])
 _STORE_DELIVERY_OUTCOME = BulkStatement(

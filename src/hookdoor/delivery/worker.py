@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 WebhookKey = tuple[str, str]
 BREAKER_DEFERRAL = timedelta(seconds=30)
 FLUSH_BATCH = 500
+# How long a flush waits for sends still in flight to finish and join it: one transaction for many
+# outcomes (on SQLite every transaction holds the single write lock the API needs too).
+FLUSH_GATHER_SECONDS = 0.005
 MAINTENANCE_SECONDS = 5.0
 PURGE_EVERY_SECONDS = 3600.0
 
@@ -282,6 +285,8 @@ class Worker:
     async def _flush_loop(self, stopping: asyncio.Event) -> None:
         while True:
             await self.flush_needed.wait()
+            if self.tasks and len(self.outcomes) < FLUSH_BATCH:
+                await asyncio.sleep(FLUSH_GATHER_SECONDS)
             self.flush_needed.clear()
             try:
                 await asyncio.shield(self._flush())

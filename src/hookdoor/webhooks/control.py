@@ -140,7 +140,7 @@ class WebhookControl:
             "user": None, "request": self.context.action.request, "created_at": now,
             "object": {"owner": owner, "name": name, "test": True, "message": "This is a test event from Hookdoor."},
         }
-        body = payloads.encode(payloads.render(event, webhook), webhook.get("contentType") or "application/json")
+        body = payloads.body(event, webhook)
         row = delivery_row(event, webhook, body, now, trigger="test")
         await insert_deliveries(self.context.db, [row])
         return row["id"]
