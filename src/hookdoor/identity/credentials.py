@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select
+from sqlalchemy import Select, and_, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
@@ -222,7 +222,7 @@ async def _principal_from_access_key(db: AsyncSession, access_key: str, access_s
     return user_principal(stored.data)
 
 
-def _session_with_user() -> Any:
+def _session_with_user() -> Select[Any]:
     """A session and its user's document in one statement (most API calls come with a cookie).
     A session whose user is gone finds no row, like an unknown session."""
     users = KIND_TABLES["user"]

@@ -56,7 +56,7 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class _KeyedStatements:
-    """One table's statements that find a row by its key, built once with named parameters.
+    """One table's statements on a row named by its key, and its INSERT, built once with named parameters.
 
     Building a statement and its cache key costs more CPU than executing it (SQLAlchemy caches the
     compiled SQL, but only by a key computed from the statement object); a statement reused as is
@@ -72,7 +72,7 @@ class _KeyedStatements:
 
     @classmethod
     def of(cls, table: Table) -> _KeyedStatements:
-        is_key = and_(table.c.owner == bindparam("key_owner"), table.c.name == bindparam("key_name"))
+        is_key = _is_key(table)
         return cls(
             get=select(table).where(is_key),
             exists=select(func.count()).select_from(table).where(is_key),
@@ -80,6 +80,10 @@ class _KeyedStatements:
             replace=update(table).where(is_key),
             delete=delete(table).where(is_key),
         )
+
+
+def _is_key(table: Table) -> ColumnElement[bool]:
+    return and_(table.c.owner == bindparam("key_owner"), table.c.name == bindparam("key_name"))
 
 
 @functools.cache
@@ -99,8 +103,7 @@ def _find_statement(table: Table, column: str, with_owner: bool) -> Select[Any]:
 @functools.cache
 def _held_by_another_statement(table: Table, column: str) -> Select[Any]:
     """Whether a row other than :key_owner/:key_name holds :value in ``column``."""
-    is_key = and_(table.c.owner == bindparam("key_owner"), table.c.name == bindparam("key_name"))
-    return select(table.c.name).where(table.c[column] == bindparam("value"), ~is_key).limit(1)
+    return select(table.c.name).where(table.c[column] == bindparam("value"), ~_is_key(table)).limit(1)
 
 
 def _key(owner: str, name: str) -> dict[str, str]:
