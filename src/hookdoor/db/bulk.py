@@ -126,9 +126,11 @@ class BulkSelect:
         self.statement = statement
         compiled = statement.compile(dialect=_SQLITE)
         self.sql = str(compiled)
-        # Binds the caller does not name keep the value SQLAlchemy gave them (e.g. the OFFSET of a LIMIT).
+        # Binds the caller does not name keep the value SQLAlchemy gave them (literals, the OFFSET of a
+        # LIMIT). Expanding IN lists are not supported: write them as comparisons.
+        defaults = compiled.construct_params(_check=False)
         self._binds = [
-            (name, _bind_converter(compiled.binds[name].type), compiled.binds[name].value)
+            (name, _bind_converter(_bind_type(compiled, name)), defaults.get(name))
             for name in compiled.positiontup or []
         ]
         self._columns = [
@@ -142,18 +144,6 @@ class BulkSelect:
             return [dict(row) for row in (await db.execute(self.statement, params)).mappings()]
         values = tuple(convert(params.get(name, default)) for name, convert, default in self._binds)
         return _converted(self._columns, driver.execute(self.sql, values))
-
-
-async def fetch_all(db: AsyncSession, statement: Any) -> list[dict[str, Any]]:
-    """Rows of a one-off SELECT or UPDATE ... RETURNING, as dicts: the bulk path for statements that
-    differ from call to call (compiled each time, which is cheap next to converting many rows)."""
-    driver = await sqlite_connection(db)
-    if driver is None:
-        return [dict(row) for row in (await db.execute(statement)).mappings()]
-    compiled = statement.compile(dialect=_SQLITE, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    values = tuple(_bind_converter(_bind_type(compiled, name))(params[name]) for name in compiled.positiontup or [])
-    return _converted(_result_columns(statement), driver.execute(str(compiled), values))
 
 
 def _bind_type(compiled: Any, name: str) -> Any:

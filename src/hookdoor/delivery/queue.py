@@ -7,6 +7,7 @@ died mid-send) makes the delivery claimable again, under the same id and so the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import and_, bindparam, exists, func, insert, literal, null, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hookdoor.db.bulk import BulkSelect, BulkStatement, fetch_all
+from hookdoor.db.bulk import BulkSelect, BulkStatement
 from hookdoor.db.tables import KIND_TABLES, attempts, deliveries, endpoint_health, events
 from hookdoor.db.types import UTCDateTime
 
@@ -62,7 +63,8 @@ async def insert_deliveries(db: AsyncSession, rows: Sequence[Mapping[str, Any]])
     await _INSERT_DELIVERIES.execute_many(db, rows)
 
 
-def _due(now: datetime) -> Any:
+def _due() -> Any:
+    now = bindparam("now", type_=UTCDateTime())
     pending_due = and_(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
     lease_lost = and_(deliveries.c.state == "delivering", deliveries.c.lease_expires_at < now)
     return or_(pending_due, lease_lost)
@@ -75,15 +77,39 @@ def _not_blocked_by_earlier() -> Any:
         earlier.c.webhook_owner == deliveries.c.webhook_owner,
         earlier.c.webhook_name == deliveries.c.webhook_name,
         earlier.c.id < deliveries.c.id,
-        earlier.c.state.notin_(FINAL_STATES),
+        *(earlier.c.state != state for state in FINAL_STATES),
     )
     return or_(deliveries.c.ordered.is_(False), ~blocking)
 
 
-def _not_for(webhook_keys: Sequence[tuple[str, str]]) -> Any:
-    if not webhook_keys:
+def _not_for(excluded: int) -> Any:
+    """Not for the webhooks given as binds ``excluded_owner_<i>``, ``excluded_name_<i>``."""
+    if not excluded:
         return true()
-    return ~or_(*(and_(deliveries.c.webhook_owner == o, deliveries.c.webhook_name == n) for o, n in webhook_keys))
+    return ~or_(*(
+        and_(deliveries.c.webhook_owner == bindparam(f"excluded_owner_{i}"),
+             deliveries.c.webhook_name == bindparam(f"excluded_name_{i}"))
+        for i in range(excluded)
+    ))
+
+
+@functools.cache
+def _claim(excluded: int) -> BulkSelect:
+    """The claim statement for a number of excluded webhooks, built and compiled once."""
+    candidates = (
+        select(deliveries.c.id)
+        .where(_due(), _not_blocked_by_earlier(), _not_for(excluded))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer and renders nothing
+    )
+    return BulkSelect(
+        update(deliveries)
+        .where(deliveries.c.id.in_(candidates.scalar_subquery()))
+        .values(state="delivering", lease_owner=bindparam("worker"), lease_expires_at=bindparam("lease_until"),
+                updated_at=bindparam("now"))
+        .returning(*deliveries.c)
+    )
 
 
 async def claim_due(
@@ -91,21 +117,12 @@ async def claim_due(
     excluding: Sequence[tuple[str, str]] = (),
 ) -> list[dict[str, Any]]:
     """Lease up to ``limit`` due deliveries, skipping webhooks already at their concurrency limit."""
-    candidates = (
-        select(deliveries.c.id)
-        .where(_due(now), _not_blocked_by_earlier(), _not_for(excluding))
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-        .limit(limit)
+    excluded = {}
+    for i, (owner, name) in enumerate(excluding):
+        excluded[f"excluded_owner_{i}"], excluded[f"excluded_name_{i}"] = owner, name
+    return await _claim(len(excluding)).rows(
+        db, worker=worker, now=now, lease_until=now + lease, limit=limit, **excluded
     )
-    if _is_postgres(db):
-        candidates = candidates.with_for_update(skip_locked=True)
-    statement = (
-        update(deliveries)
-        .where(deliveries.c.id.in_(candidates.scalar_subquery()))
-        .values(state="delivering", lease_owner=worker, lease_expires_at=now + lease, updated_at=now)
-        .returning(*deliveries.c)
-    )
-    return await fetch_all(db, statement)
 
 
 async def store_outcomes(
