@@ -33,9 +33,15 @@ def sqlite_datetime(value: datetime | None) -> str | None:
     """The text SQLAlchemy's SQLite DATETIME stores for an aware datetime (naive UTC, microseconds)."""
     if value is None:
         return None
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value is _last_datetime[0]:  # the rows of a batch share their `now`
+        return _last_datetime[1]
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    text = utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_datetime[:] = [value, text]
+    return text
+
+
+_last_datetime: list[Any] = [None, None]
 
 
 def parse_sqlite_datetime(text: str | None) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Mapping
@@ -125,7 +126,7 @@ class Sender:
             if answer is not None:
                 return _described(answer.status, answer.headers, answer.body[:RESPONSE_EXCERPT_BYTES], now)
         seconds = float(webhook.get("timeoutSeconds") or 15)
-        timeout = aiohttp.ClientTimeout(total=seconds, connect=min(seconds, 10.0))
+        timeout = _timeout(seconds)
         try:
             async with self.session.request(
                 method, webhook["url"], data=body, headers=headers, allow_redirects=False, timeout=timeout,
@@ -154,6 +155,11 @@ class Sender:
             "next_attempt_at": next_at, "last_status": result.status, "last_error": result.error,
             "updated_at": now,
         }
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=seconds, connect=min(seconds, 10.0))
 
 
 def _described(

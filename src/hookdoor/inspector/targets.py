@@ -92,10 +92,18 @@ class InspectorTargets:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
+        self._tokens: dict[str, str | None] = {}  # per webhook URL: asked for every delivery
+
+    def _bin_token(self, url: str) -> str | None:
+        if url not in self._tokens:
+            if len(self._tokens) >= 10_000:
+                self._tokens.clear()
+            self._tokens[url] = bin_token(url, self.settings)
+        return self._tokens[url]
 
     async def answer(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> LocalAnswer | None:
         """None when ``url`` is not one of this server's bins (send it over the network as usual)."""
-        token = bin_token(url, self.settings)
+        token = self._bin_token(url)
         if token is None:
             return None
         target = URL(url)
