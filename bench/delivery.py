@@ -55,6 +55,7 @@ TOPOLOGIES = {
     "separate": "`hookdoor serve --no-worker` beside one `hookdoor worker` process (woken at commit by the "
                 "SQLite doorbell)",
 }
+LAYOUT_NAMES = {"in-process": "worker inside `hookdoor serve`", "separate": "separate `hookdoor worker`"}
 TARGETS = {
     "throughput": "≥ 4,000 deliveries/s sustained by one `hookdoor worker` (SQLite WAL, signing, attempt log)",
     "latency": "event-to-delivery p50 ≤ 5 ms and p99 ≤ 50 ms at 500 events/s",
@@ -332,8 +333,10 @@ def start_separate_worker(workdir: Path, database: Path) -> None:
 
 
 def new_client(limit: int = 100, timeout: float = 30) -> aiohttp.ClientSession:
+    # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so that no call is sent on a
+    # connection the server is closing at that moment (a ServerDisconnectedError that is no failure of it).
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=limit), cookie_jar=aiohttp.CookieJar(unsafe=True),
+        connector=aiohttp.TCPConnector(limit=limit, keepalive_timeout=3), cookie_jar=aiohttp.CookieJar(unsafe=True),
         timeout=aiohttp.ClientTimeout(total=timeout),
     )
 
@@ -722,56 +725,66 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             CHILDREN.stop("receiver")
             return results
 
-        print(f"[2/4] latency: update-user at {args.rate:g}/s for {args.duration:g} s through `hookdoor serve`",
-              flush=True)
-        database = work / "serve.db"
-        base = await start_serve("serve", work, database, http, worker=args.worker == "in-process")
-        if args.worker == "separate":
-            start_separate_worker(work, database)
-        # a long timeout: at the target rate calls queue up, and every one should get its answer
-        async with new_client(limit=200, timeout=300) as api_http:
-            api = Api(api_http, base)
-            await api.login()
-            users = []
-            for i in range(args.users):
-                user = realistic_user(f"bench-user-{i}")
-                await api.post("add-user", user)
-                users.append({**user, **(await api.get("get-user", id=f"built-in/{user['name']}"))["data"]})
-            await api.add_webhook("latency", receiver.url("/latency"))
-            overhead_hooks = [f"overhead-{i}" for i in range(10)]
-            for name in overhead_hooks:
-                await api.add_webhook(name, receiver.url(f"/overhead/{name}"), isEnabled=False)
-            # warm-up at a low rate, not measured
-            await open_loop(50, 1, _warm_call(api, users), limit_s=30)
-            await receiver.wait_quiet()
-            results["capacity"] = cap = await capacity(api, users, args.capacity_seconds)
-            await receiver.wait_quiet()
-            print(f"      capacity: {cap['rate']:.0f} update-user calls/s with {cap['clients']} callers "
-                  f"({cap['serve_cpu_ms_per_call']:.2f} ms serve CPU per call)", flush=True)
-            results["latency"] = lat = await latency(args, api, receiver, users, database, 1, args.rate)
-            ev = lat["event_to_arrival"]
-            print(f"      at {args.rate:g}/s: event->arrival p50 {_fmt(ev.get('p50'), 2)} ms, p99 "
-                  f"{_fmt(ev.get('p99'), 2)} ms ({lat['matched']} of {lat['requests']} matched)", flush=True)
-            await receiver.wait_quiet()
-            results["latency_low"] = low = await latency(args, api, receiver, users, database, 2, args.low_rate)
-            ev = low["event_to_arrival"]
-            print(f"      at {args.low_rate:g}/s: event->arrival p50 {_fmt(ev.get('p50'), 2)} ms, p99 "
-                  f"{_fmt(ev.get('p99'), 2)} ms ({low['matched']} of {low['requests']} matched)", flush=True)
-            results["bare_latency"] = bl = await bare_latency(args, receiver, tp["sample_payload"])
-            print(f"      ceiling (bare aiohttp at {args.rate:g}/s): "
-                  f"p50 {_fmt(bl['response_latency'].get('p50'), 2)} ms,"
-                  f" p99 {_fmt(bl['response_latency'].get('p99'), 2)} ms", flush=True)
-
-            print(f"[3/4] overhead: {args.overhead_rounds} x {args.overhead_calls} sequential update-user calls "
-                  "with 0 and with 10 webhooks", flush=True)
-            await api.set_enabled(["latency"], False)
-            results["overhead"] = ov = await overhead(args, api, receiver, users[0], overhead_hooks)
-            print(f"      mean {_fmt(ov['none']['mean'], 2)} ms -> {_fmt(ov['ten']['mean'], 2)} ms, "
-                  f"ratio {_fmt(ov['ratio_mean'], 3)}", flush=True)
-        CHILDREN.stop("serve-worker")
-        CHILDREN.stop("serve")
+        results["layouts"] = {}
+        for layout in args.layouts:
+            results["layouts"][layout] = await serve_phases(args, work, http, receiver, layout)
+        results["bare_latency"] = bl = await bare_latency(args, receiver, tp["sample_payload"])
+        print(f"      ceiling (bare aiohttp at {args.rate:g}/s): "
+              f"p50 {_fmt(bl['response_latency'].get('p50'), 2)} ms,"
+              f" p99 {_fmt(bl['response_latency'].get('p99'), 2)} ms", flush=True)
     CHILDREN.stop("receiver")
     return results
+
+
+async def serve_phases(args: argparse.Namespace, work: Path, http: aiohttp.ClientSession, receiver: ReceiverClient,
+                       layout: str) -> dict[str, Any]:
+    """Sections 2 and 3 on a fresh server in one layout: the worker inside `serve`, or separate."""
+    out: dict[str, Any] = {}
+    print(f"[2/4] latency ({layout} worker): update-user at {args.rate:g}/s for {args.duration:g} s", flush=True)
+    database = work / f"serve-{layout}.db"
+    base = await start_serve("serve", work, database, http, worker=layout == "in-process")
+    if layout == "separate":
+        start_separate_worker(work, database)
+    # a long timeout: at the target rate calls queue up, and every one should get its answer
+    async with new_client(limit=200, timeout=300) as api_http:
+        api = Api(api_http, base)
+        await api.login()
+        users = []
+        for i in range(args.users):
+            user = realistic_user(f"bench-user-{i}")
+            await api.post("add-user", user)
+            users.append({**user, **(await api.get("get-user", id=f"built-in/{user['name']}"))["data"]})
+        await api.add_webhook("latency", receiver.url("/latency"))
+        overhead_hooks = [f"overhead-{i}" for i in range(10)]
+        for name in overhead_hooks:
+            await api.add_webhook(name, receiver.url(f"/overhead/{name}"), isEnabled=False)
+        # warm-up at a low rate, not measured
+        await open_loop(50, 1, _warm_call(api, users), limit_s=30)
+        await receiver.wait_quiet()
+        out["capacity"] = cap = await capacity(api, users, args.capacity_seconds)
+        await receiver.wait_quiet()
+        print(f"      capacity: {cap['rate']:.0f} update-user calls/s with {cap['clients']} callers "
+              f"({cap['serve_cpu_ms_per_call']:.2f} ms serve CPU per call)", flush=True)
+        out["latency"] = lat = await latency(args, api, receiver, users, database, 1, args.rate)
+        ev = lat["event_to_arrival"]
+        print(f"      at {args.rate:g}/s: event->arrival p50 {_fmt(ev.get('p50'), 2)} ms, p99 "
+              f"{_fmt(ev.get('p99'), 2)} ms ({lat['matched']} of {lat['requests']} matched)", flush=True)
+        await receiver.wait_quiet()
+        out["latency_low"] = low = await latency(args, api, receiver, users, database, 2, args.low_rate)
+        ev = low["event_to_arrival"]
+        print(f"      at {args.low_rate:g}/s: event->arrival p50 {_fmt(ev.get('p50'), 2)} ms, p99 "
+              f"{_fmt(ev.get('p99'), 2)} ms ({low['matched']} of {low['requests']} matched)", flush=True)
+
+        print(f"[3/4] overhead ({layout} worker): {args.overhead_rounds} x {args.overhead_calls} sequential "
+              "update-user calls with 0 and with 10 webhooks", flush=True)
+        await api.set_enabled(["latency"], False)
+        out["overhead"] = ov = await overhead(args, api, receiver, users[0], overhead_hooks)
+        print(f"      mean {_fmt(ov['none']['mean'], 2)} ms -> {_fmt(ov['ten']['mean'], 2)} ms, "
+              f"ratio {_fmt(ov['ratio_mean'], 3)}", flush=True)
+    CHILDREN.stop("serve-worker")
+    CHILDREN.stop("serve")
+    await receiver.wait_quiet()
+    return out
 
 
 def _warm_call(api: Api, users: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
@@ -821,15 +834,10 @@ def verdict(met: bool) -> str:
 
 
 def report(results: dict[str, Any], command: str) -> str:
-    m, tp, bare, lat, low, bl, ov, cap = (
-        results[k] for k in ("machine", "throughput", "bare_throughput", "latency", "latency_low", "bare_latency",
-                             "overhead", "capacity")
-    )
+    m, tp, bare, bl = (results[k] for k in ("machine", "throughput", "bare_throughput", "bare_latency"))
+    layouts = results["layouts"]
     tp_rate = tp["arrival"].get("rate_middle_80") or 0
-    ev = lat["event_to_arrival"]
     tp_met = tp_rate >= 4000 and tp["db"]["all_ok"]
-    lat_met = ev.get("p50", math.inf) <= 5 and ev.get("p99", math.inf) <= 50 and lat["matched"] == lat["requests"]
-    ov_met = ov["ratio_mean"] <= 1.1
 
     cpu = tp["cpu"]
     lines = [
@@ -859,10 +867,8 @@ def report(results: dict[str, Any], command: str) -> str:
         "| --- | --- | --- |",
         f"| {TARGETS['throughput']} | {tp_rate:,.0f} deliveries/s (middle 80 %), all {tp['expected']:,} succeeded "
         f"with one attempt each: {'yes' if tp['db']['all_ok'] else 'NO'} | {verdict(tp_met)} |",
-        f"| {TARGETS['latency']} | p50 {ev.get('p50', math.nan):.2f} ms, p99 {ev.get('p99', math.nan):.2f} ms "
-        f"({lat['matched']:,} of {lat['requests']:,} events delivered) | {verdict(lat_met)} |",
-        f"| {TARGETS['overhead']} | ratio of means {ov['ratio_mean']:.3f} (p50 {ov['ratio_p50']:.3f}, "
-        f"p99 {ov['ratio_p99']:.3f}) | {verdict(ov_met)} |",
+        *(latency_target_row(name, phases["latency"]) for name, phases in layouts.items()),
+        *(overhead_target_row(name, phases["overhead"]) for name, phases in layouts.items()),
         "",
         "## 1. Throughput of one worker process",
         "",
@@ -902,45 +908,16 @@ def report(results: dict[str, Any], command: str) -> str:
         f"receiver saw {tp['distinct_webhook_ids']:,} distinct webhook-ids and "
         f"{', '.join(f'{n:,} distinct event ids on {p}' for p, n in tp['distinct_event_ids_per_path'].items())}.",
         "",
-        "## 2. Event-to-delivery latency at a steady rate",
-        "",
-        f"{TOPOLOGIES[results['args']['worker']]} on a fresh SQLite file; one webhook "
-        f"subscribed to `update-user`. The benchmark process sends `update-user` calls (admin session cookie, "
-        f"rotating over {results['args']['users']} users, ~1 KB bodies, up to 200 connections) open-loop: call i "
-        f"starts at t0 + i / rate whether or not earlier calls were answered.",
-        "",
-        f"Capacity first, for context: {cap['clients']} callers in a closed loop for {cap['seconds']:.1f} s completed "
-        f"**{cap['rate']:.0f} update-user calls/s** ({cap['calls']:,} calls, {cap['failed']} failed), the server "
-        f"process using {cap['serve_cpu_ms_per_call']:.2f} ms CPU per call (other processes: "
-        f"{cap['cpu']['others_cores_busy']:.2f} cores busy).",
-        "",
-        *latency_section(lat, f"At the target rate, {lat['rate']:g} calls/s", cap),
-        *latency_section(low, f"Below capacity, {low['rate']:g} calls/s (not the target condition; shows the "
-                              "delivery path when the API is not saturated)", cap),
-        "Ceiling: the same open-loop rate of same-size bodies posted by a bare aiohttp client straight to the "
-        f"receiver ({lat['rate']:g}/s for {lat['duration']:g} s), latencies in ms:",
+        *(line for number, (name, phases) in enumerate(layouts.items())
+          for line in layout_sections(results, name, phases, "abcdefgh"[number])),
+        "Ceiling for section 2: the same open-loop rate of same-size bodies posted by a bare aiohttp client "
+        f"straight to the receiver ({results['args']['rate']:g}/s for {results['args']['duration']:g} s), "
+        "latencies in ms:",
         "",
         "| measure | n | mean | p50 | p90 | p99 | max |",
         "| --- | --- | --- | --- | --- | --- | --- |",
         row("bare aiohttp POST: request sent → response", bl["response_latency"]),
         row("bare aiohttp POST: request sent → arrival at the receiver", bl["request_to_arrival"]),
-        "",
-        "## 3. Request-path overhead of subscribed webhooks",
-        "",
-        f"Same server. Sequential `update-user` calls with the admin session cookie, {ov['calls_per_phase']} per "
-        f"phase, {ov['rounds']} rounds, each round one phase with 0 and one with 10 enabled webhooks (all 10 "
-        "subscribed to `update-user`, pointing at the receiver), order alternating per round (ABBA) to cancel "
-        "drift; between phases the webhooks are enabled/disabled through the API and the deliveries of a "
-        "10-webhook phase are all received before the next phase. Latency in ms (client-side, per call):",
-        "",
-        "| webhooks | n | mean | p50 | p90 | p99 | max |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        row("0", ov["none"]),
-        row("10", ov["ten"]),
-        "",
-        f"Ratio 10 / 0: mean {ov['ratio_mean']:.3f}, p50 {ov['ratio_p50']:.3f}, p99 {ov['ratio_p99']:.3f}. "
-        "Per-phase means (ms), in order: "
-        + ", ".join(f"{p['webhooks']}: {p['mean_ms']:.2f}" for p in ov["per_round"]) + ".",
         "",
         "## How to read these figures",
         "",
@@ -958,6 +935,57 @@ def report(results: dict[str, Any], command: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def latency_target_row(layout: str, lat: dict[str, Any]) -> str:
+    ev = lat["event_to_arrival"]
+    met = ev.get("p50", math.inf) <= 5 and ev.get("p99", math.inf) <= 50 and lat["matched"] == lat["requests"]
+    return (f"| {TARGETS['latency']} ({LAYOUT_NAMES[layout]}) | p50 {ev.get('p50', math.nan):.2f} ms, "
+            f"p99 {ev.get('p99', math.nan):.2f} ms ({lat['matched']:,} of {lat['requests']:,} events delivered) "
+            f"| {verdict(met)} |")
+
+
+def overhead_target_row(layout: str, ov: dict[str, Any]) -> str:
+    return (f"| {TARGETS['overhead']} ({LAYOUT_NAMES[layout]}) | ratio of means {ov['ratio_mean']:.3f} "
+            f"(p50 {ov['ratio_p50']:.3f}, p99 {ov['ratio_p99']:.3f}) | {verdict(ov['ratio_mean'] <= 1.1)} |")
+
+
+def layout_sections(results: dict[str, Any], layout: str, phases: dict[str, Any], letter: str) -> list[str]:
+    lat, low, ov, cap = (phases[k] for k in ("latency", "latency_low", "overhead", "capacity"))
+    return [
+        f"## 2{letter}. Event-to-delivery latency at a steady rate: {LAYOUT_NAMES[layout]}",
+        "",
+        f"{TOPOLOGIES[layout]} on a fresh SQLite file; one webhook subscribed to `update-user`. The benchmark "
+        f"process sends `update-user` calls (admin session cookie, rotating over {results['args']['users']} "
+        "users, ~1 KB bodies, up to 200 connections) open-loop: call i starts at t0 + i / rate whether or not "
+        "earlier calls were answered.",
+        "",
+        f"Capacity first, for context: {cap['clients']} callers in a closed loop for {cap['seconds']:.1f} s "
+        f"completed **{cap['rate']:.0f} update-user calls/s** ({cap['calls']:,} calls, {cap['failed']} failed), "
+        f"the `serve` process using {cap['serve_cpu_ms_per_call']:.2f} ms CPU per call (other processes: "
+        f"{cap['cpu']['others_cores_busy']:.2f} cores busy).",
+        "",
+        *latency_section(lat, f"At the target rate, {lat['rate']:g} calls/s", cap),
+        *latency_section(low, f"Below capacity, {low['rate']:g} calls/s (not the target condition; shows the "
+                              "delivery path when the API is not saturated)", cap),
+        f"## 3{letter}. Request-path overhead of subscribed webhooks: {LAYOUT_NAMES[layout]}",
+        "",
+        f"Same server. Sequential `update-user` calls with the admin session cookie, {ov['calls_per_phase']} per "
+        f"phase, {ov['rounds']} rounds, each round one phase with 0 and one with 10 enabled webhooks (all 10 "
+        "subscribed to `update-user`, pointing at the receiver), order alternating per round (ABBA) to cancel "
+        "drift; between phases the webhooks are enabled/disabled through the API and the deliveries of a "
+        "10-webhook phase are all received before the next phase. Latency in ms (client-side, per call):",
+        "",
+        "| webhooks | n | mean | p50 | p90 | p99 | max |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        row("0", ov["none"]),
+        row("10", ov["ten"]),
+        "",
+        f"Ratio 10 / 0: mean {ov['ratio_mean']:.3f}, p50 {ov['ratio_p50']:.3f}, p99 {ov['ratio_p99']:.3f}. "
+        "Per-phase means (ms), in order: "
+        + ", ".join(f"{p['webhooks']}: {p['mean_ms']:.2f}" for p in ov["per_round"]) + ".",
+        "",
+    ]
 
 
 def row(name: str, s: dict[str, float]) -> str:
@@ -1014,14 +1042,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", help="Markdown report (default docs/benchmarks.md; none with --quick)")
     parser.add_argument("--json", help="also write the raw results as JSON here")
     parser.add_argument("--from-json", help="only re-render the report of a run saved with --json")
-    parser.add_argument("--worker", choices=("in-process", "separate"), default="in-process",
-                        help="sections 2 and 3: the worker inside `hookdoor serve`, or `hookdoor serve --no-worker` "
-                        "beside a `hookdoor worker` process (woken by the SQLite doorbell)")
+    parser.add_argument("--layouts", default="in-process,separate",
+                        help="sections 2 and 3, comma-separated: in-process (the worker inside `hookdoor serve`), "
+                        "separate (`hookdoor serve --no-worker` beside a `hookdoor worker` process)")
     parser.add_argument("--throughput-only", action="store_true",
                         help="stop after the throughput phase and its ceiling; print them, write no report")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="hard bound on the whole run")
     args = parser.parse_args(argv)
+    args.layouts = [name.strip() for name in args.layouts.split(",") if name.strip()]
+    if not args.layouts or set(args.layouts) - set(TOPOLOGIES):
+        parser.error(f"--layouts: choose from {', '.join(TOPOLOGIES)}")
     quick = args.quick
     args.events = args.events or (2000 if quick else 20000)
     args.duration = args.duration or (3.0 if quick else 20.0)
