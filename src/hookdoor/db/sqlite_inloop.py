@@ -31,7 +31,7 @@ from sqlalchemy import event, pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.util.concurrency import await_
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 DRIVER = "hookdoor"
 HOLDS_LOCK = "hookdoor_holds_write_lock"
@@ -62,6 +62,21 @@ class SQLiteDialect_inloop(SQLiteDialect_pysqlite):  # noqa: N801 (SQLAlchemy's 
             return pool.AsyncAdaptedQueuePool
         return pool.StaticPool
 
+    # SQLAlchemy's AsyncConnection.execute() insists that a statement yield to the event loop at least
+    # once (it takes a driver that never does for a sync driver used by mistake): let every statement
+    # pass through the loop's greenlet once. About 2 µs; AsyncSession does not ask for it.
+    def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        _pass_through_loop()
+        super().do_execute(cursor, statement, parameters, context)
+
+    def do_execute_no_params(self, cursor: Any, statement: str, context: Any = None) -> None:
+        _pass_through_loop()
+        super().do_execute_no_params(cursor, statement, context)
+
+    def do_executemany(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        _pass_through_loop()
+        super().do_executemany(cursor, statement, parameters, context)
+
     def create_connect_args(self, url: URL) -> Any:
         args, kwargs = super().create_connect_args(url)
         # Pooled connections are only ever used by the loop's thread, one at a time; the flag only
@@ -73,6 +88,15 @@ class SQLiteDialect_inloop(SQLiteDialect_pysqlite):  # noqa: N801 (SQLAlchemy's 
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "SQLiteDialect_inloop")
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _pass_through_loop() -> None:
+    if in_greenlet():
+        await_(_nothing())
 
 
 class WriteLock:
@@ -134,11 +158,11 @@ def install_write_lock(engine: Engine) -> WriteLock:
     event.listen(engine, "rollback", lambda connection: _end(connection.info))
 
     @event.listens_for(engine.pool, "reset")
-    def _reset(dbapi_connection: Any, record: Any, *_: Any) -> None:
-        _end(record.info)
+    def _reset(dbapi_connection: Any, connection_record: Any, reset_state: Any) -> None:
+        _end(connection_record.info)
 
     @event.listens_for(engine.pool, "invalidate")
-    def _invalidate(dbapi_connection: Any, record: Any, *_: Any) -> None:
-        _end(record.info)
+    def _invalidate(dbapi_connection: Any, connection_record: Any, exception: Any) -> None:
+        _end(connection_record.info)
 
     return lock
