@@ -47,7 +47,10 @@ async def test_transactions_of_one_process_queue_without_blocking_the_loop(tmp_p
                 order.append(f"{name} commits")
 
         ticker = Ticker()
-        await asyncio.gather(writer("first", 0.3), writer("second", 0), ticker.run(0.4))
+        ticking = asyncio.create_task(ticker.run(0.5))
+        await asyncio.sleep(0.02)  # the ticker is running
+        await asyncio.gather(writer("first", 0.3), writer("second", 0))
+        await ticking
         assert order == ["first begins", "first commits", "second begins", "second commits"]
         assert ticker.longest_gap < 0.1  # the second writer waited without blocking the loop
         async with engine.connect() as connection:  # AsyncConnection works too, not only AsyncSession
@@ -84,9 +87,12 @@ async def test_a_writer_in_another_process_is_waited_for_asynchronously(tmp_path
             async with engine.begin() as connection:
                 await connection.execute(text("INSERT INTO t VALUES ('ours')"))
 
-        await asyncio.gather(write(), ticker.run(0.4))
+        ticking = asyncio.create_task(ticker.run(0.5))
+        await asyncio.sleep(0.02)  # the ticker is running
+        await write()
+        await ticking
         thread.join(5)
-        assert time.monotonic() - started >= 0.3  # it did wait for the other writer
+        assert 0.3 <= time.monotonic() - started < 2  # it did wait for the other writer, and no longer
         assert ticker.longest_gap < 0.1  # in the loop, without blocking it
         async with engine.connect() as connection:
             rows = (await connection.execute(text("SELECT x FROM t ORDER BY rowid"))).scalars().all()
