@@ -327,9 +327,11 @@ def server_pids() -> dict[str, int]:
     return {name: CHILDREN.procs[name].pid for name in ("serve", "serve-worker") if name in CHILDREN.procs}
 
 
-def start_separate_worker(workdir: Path, database: Path) -> None:
+def start_separate_worker(workdir: Path, database: Path, nice: int) -> None:
     env = {**BENCH_ENV, "HOOKDOOR_DATABASE_URL": f"sqlite:///{database}"}
-    CHILDREN.start("serve-worker", [PYTHON, "-m", "hookdoor", "worker"], env, workdir, workdir / "serve-worker.log")
+    niced = ["nice", "-n", str(nice)] if nice else []
+    CHILDREN.start("serve-worker", [*niced, PYTHON, "-m", "hookdoor", "worker"], env, workdir,
+                   workdir / "serve-worker.log")
 
 
 def new_client(limit: int = 100, timeout: float = 30) -> aiohttp.ClientSession:
@@ -744,7 +746,7 @@ async def serve_phases(args: argparse.Namespace, work: Path, http: aiohttp.Clien
     database = work / f"serve-{layout}.db"
     base = await start_serve("serve", work, database, http, worker=layout == "in-process")
     if layout == "separate":
-        start_separate_worker(work, database)
+        start_separate_worker(work, database, args.worker_nice)
     # a long timeout: at the target rate calls queue up, and every one should get its answer
     async with new_client(limit=200, timeout=300) as api_http:
         api = Api(api_http, base)
@@ -1045,6 +1047,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--layouts", default="in-process,separate",
                         help="sections 2 and 3, comma-separated: in-process (the worker inside `hookdoor serve`), "
                         "separate (`hookdoor serve --no-worker` beside a `hookdoor worker` process)")
+    parser.add_argument("--worker-nice", type=int, default=0,
+                        help="start the separate worker with `nice -n N` (lower CPU priority than the API)")
     parser.add_argument("--throughput-only", action="store_true",
                         help="stop after the throughput phase and its ceiling; print them, write no report")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")
