@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, literal, null, or_, select, true, update
+from sqlalchemy import and_, bindparam, exists, func, insert, literal, literal_column, null, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -139,6 +139,29 @@ def _upsert(
     dialect = postgresql if _is_postgres(db) else sqlite
     statement = dialect.insert(table).values(**values)
     return statement.on_conflict_do_update(index_elements=list(keys), set_=dict(changes))
+
+
+def _success_upsert(dialect: Any) -> Any:
+    statement = dialect.insert(endpoint_health).values(
+        webhook_owner=bindparam("owner"), webhook_name=bindparam("name"), failing_since=null(),
+        failure_streak=literal_column("0"), last_success_at=bindparam("at", type_=UTCDateTime()),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["webhook_owner", "webhook_name"],
+        set_={"failing_since": null(), "failure_streak": literal_column("0"),
+              "last_success_at": statement.excluded.last_success_at},
+    )
+
+
+_RECORD_SUCCESSES_SQLITE = BulkStatement(_success_upsert(sqlite))
+_RECORD_SUCCESSES_POSTGRES = BulkStatement(_success_upsert(postgresql))
+
+
+async def record_successes(db: AsyncSession, last_success: Mapping[tuple[str, str], datetime]) -> None:
+    """Endpoint health of many webhooks whose latest attempt succeeded: one statement for all."""
+    statement = _RECORD_SUCCESSES_POSTGRES if _is_postgres(db) else _RECORD_SUCCESSES_SQLITE
+    rows = [{"owner": owner, "name": name, "at": at} for (owner, name), at in last_success.items()]
+    await statement.execute_many(db, rows)
 
 
 async def record_health(db: AsyncSession, owner: str, name: str, *, succeeded: bool, at: datetime,

@@ -317,20 +317,26 @@ class Worker:
         last: dict[WebhookKey, Outcome] = {}
         for outcome in sent:
             last[outcome.webhook_key] = outcome
+        succeeded = {key: o.attempt["started_at"] for key, o in last.items() if o.result.succeeded}
+        await queue.record_successes(db, succeeded)
+        if self.metrics:
+            for key in succeeded:
+                self.metrics.failure_streak.labels(f"{key[0]}/{key[1]}").set(0)
         for key, outcome in last.items():
-            succeeded = outcome.result.succeeded
-            await queue.record_health(
-                db, *key, succeeded=succeeded, at=outcome.attempt["started_at"], error=outcome.result.error
-            )
-            if outcome.result.gone:
-                await self._disable(db, key, "the endpoint answered 410 Gone")
-            elif not succeeded:
-                await self._disable_if_failing_too_long(db, key)
-            if self.metrics:
-                health = await queue.health_of(db, *key)
-                self.metrics.failure_streak.labels(f"{key[0]}/{key[1]}").set(
-                    health["failure_streak"] if health else 0
-                )
+            if key not in succeeded:
+                await self._track_failure(db, key, outcome)
+
+    async def _track_failure(self, db: AsyncSession, key: WebhookKey, outcome: Outcome) -> None:
+        await queue.record_health(
+            db, *key, succeeded=False, at=outcome.attempt["started_at"], error=outcome.result.error
+        )
+        if outcome.result.gone:
+            await self._disable(db, key, "the endpoint answered 410 Gone")
+        else:
+            await self._disable_if_failing_too_long(db, key)
+        if self.metrics:
+            health = await queue.health_of(db, *key)
+            self.metrics.failure_streak.labels(f"{key[0]}/{key[1]}").set(health["failure_streak"] if health else 0)
 
     async def _disable_if_failing_too_long(self, db: AsyncSession, key: WebhookKey) -> None:
         health = await queue.health_of(db, *key)
