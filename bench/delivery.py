@@ -926,6 +926,9 @@ def report(results: dict[str, Any], command: str) -> str:
         "- Every process of the benchmark shares the machine's cores with whatever else runs there; the CPU "
         "that other processes used during each phase is given beside the figures, and the bare-aiohttp ceilings "
         "were measured in the same run, under the same conditions, for comparison.",
+        "- Sections 2 and 3 vary from run to run on this shared 2-core machine, the overhead ratios most (each "
+        "phase is a few hundred milliseconds of calls): one run's verdict near a threshold is not a guarantee; "
+        "re-run before relying on it.",
         "- CPU per delivery of the worker (section 1) is the figure least sensitive to other load: it says how "
         "much work one delivery costs, whatever the share of the cores the worker got.",
         "- `events.created_at` is stamped when the API call records its event, just before its commit: "
@@ -957,7 +960,8 @@ def layout_sections(results: dict[str, Any], layout: str, phases: dict[str, Any]
     return [
         f"## 2{letter}. Event-to-delivery latency at a steady rate: {LAYOUT_NAMES[layout]}",
         "",
-        f"{TOPOLOGIES[layout]} on a fresh SQLite file; one webhook subscribed to `update-user`. The benchmark "
+        f"{TOPOLOGIES[layout]}{_niced(results, layout)} on a fresh SQLite file; one webhook subscribed to "
+        "`update-user`. The benchmark "
         f"process sends `update-user` calls (admin session cookie, rotating over {results['args']['users']} "
         "users, ~1 KB bodies, up to 200 connections) open-loop: call i starts at t0 + i / rate whether or not "
         "earlier calls were answered.",
@@ -988,6 +992,12 @@ def layout_sections(results: dict[str, Any], layout: str, phases: dict[str, Any]
         + ", ".join(f"{p['webhooks']}: {p['mean_ms']:.2f}" for p in ov["per_round"]) + ".",
         "",
     ]
+
+
+def _niced(results: dict[str, Any], layout: str) -> str:
+    nice = results["args"].get("worker_nice") or 0
+    return f", the worker started with `nice -n {nice}` (a lower CPU priority than the API's)" if (
+        layout == "separate" and nice) else ""
 
 
 def row(name: str, s: dict[str, float]) -> str:
