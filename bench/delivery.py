@@ -916,11 +916,10 @@ def report(results: dict[str, Any], command: str) -> str:
         f"straight to the receiver ({results['args']['rate']:g}/s for {results['args']['duration']:g} s), "
         "latencies in ms:",
         "",
-        "| measure | n | mean | p50 | p90 | p99 | max |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        row("bare aiohttp POST: request sent → response", bl["response_latency"]),
-        row("bare aiohttp POST: request sent → arrival at the receiver", bl["request_to_arrival"]),
-        "",
+        *summary_table("measure", [
+            row("bare aiohttp POST: request sent → response", bl["response_latency"]),
+            row("bare aiohttp POST: request sent → arrival at the receiver", bl["request_to_arrival"]),
+        ]),
         "## How to read these figures",
         "",
         "- Every process of the benchmark shares the machine's cores with whatever else runs there; the CPU "
@@ -982,11 +981,7 @@ def layout_sections(results: dict[str, Any], layout: str, phases: dict[str, Any]
         "drift; between phases the webhooks are enabled/disabled through the API and the deliveries of a "
         "10-webhook phase are all received before the next phase. Latency in ms (client-side, per call):",
         "",
-        "| webhooks | n | mean | p50 | p90 | p99 | max |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        row("0", ov["none"]),
-        row("10", ov["ten"]),
-        "",
+        *summary_table("webhooks", [row("0", ov["none"]), row("10", ov["ten"])]),
         f"Ratio 10 / 0: mean {ov['ratio_mean']:.3f}, p50 {ov['ratio_p50']:.3f}, p99 {ov['ratio_p99']:.3f}. "
         "Per-phase means (ms), in order: "
         + ", ".join(f"{p['webhooks']}: {p['mean_ms']:.2f}" for p in ov["per_round"]) + ".",
@@ -998,6 +993,11 @@ def _niced(results: dict[str, Any], layout: str) -> str:
     nice = results["args"].get("worker_nice") or 0
     return f", the worker started with `nice -n {nice}` (a lower CPU priority than the API's)" if (
         layout == "separate" and nice) else ""
+
+
+def summary_table(first_column: str, rows: list[str]) -> list[str]:
+    return [f"| {first_column} | n | mean | p50 | p90 | p99 | max |", "| --- | --- | --- | --- | --- | --- | --- |",
+            *rows, ""]
 
 
 def row(name: str, s: dict[str, float]) -> str:
@@ -1021,15 +1021,14 @@ def latency_section(lat: dict[str, Any], title: str, cap: dict[str, Any]) -> lis
         f"benchmark {cpu['bench_cpu_s']:.1f} s, other processes {cpu['others_cores_busy']:.2f} cores busy, over "
         f"{cpu['wall_s']:.1f} s. Latencies in ms:",
         "",
-        "| measure | n | mean | p50 | p90 | p99 | max |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        row("**event created (events.created_at, µs) → arrival**", lat["event_to_arrival"]),
-        row("event id's ULID time (ms, rounded down) → arrival", lat["ulid_to_arrival"]),
-        row("request sent → arrival", lat["request_to_arrival"]),
-        row("response received → arrival (negative: delivered before the caller had its answer)",
-            lat["response_to_arrival"]),
-        row("update-user: request sent → response", lat["api_latency"]),
-        "",
+        *summary_table("measure", [
+            row("**event created (events.created_at, µs) → arrival**", lat["event_to_arrival"]),
+            row("event id's ULID time (ms, rounded down) → arrival", lat["ulid_to_arrival"]),
+            row("request sent → arrival", lat["request_to_arrival"]),
+            row("response received → arrival (negative: delivered before the caller had its answer)",
+                lat["response_to_arrival"]),
+            row("update-user: request sent → response", lat["api_latency"]),
+        ]),
     ]
 
 
