@@ -36,14 +36,17 @@ def serve(
     import uvicorn
 
     from hookdoor.app import create_app
+    from hookdoor.runtime import tune_garbage_collector
 
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if no_worker:
         overrides["run_worker"] = False
     settings = load_settings(**overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    tune_garbage_collector()
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, loop="uvloop", http="httptools",
+        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
         proxy_headers=False, log_level="info",
     )
 
@@ -55,6 +58,7 @@ def worker() -> None:
     from hookdoor.delivery.runner import running_worker
     from hookdoor.delivery.worker import Worker
     from hookdoor.events.wakeup import Wakeup
+    from hookdoor.runtime import tune_garbage_collector
 
     settings = load_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -62,6 +66,7 @@ def worker() -> None:
     async def run() -> None:
         engine = create_engine(settings)
         await upgrade(engine)
+        tune_garbage_collector()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
