@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 import time
 from collections.abc import Mapping
@@ -38,12 +39,11 @@ def retry_policy(webhook: Mapping[str, Any]) -> RetryPolicy:
 
 def signing_secrets(webhook: Mapping[str, Any], now: datetime) -> list[str]:
     """The current secret, and the previous one while its grace period lasts."""
-    secrets = [webhook["signingSecret"]]
-    previous, until = webhook.get("previousSigningSecret"), webhook.get("previousSecretExpiresAt")
-    expires = parse_rfc3339(until or "")
-    if previous and expires and expires > now:
-        secrets.append(previous)
-    return secrets
+    previous = webhook.get("previousSigningSecret")
+    if not previous:
+        return [webhook["signingSecret"]]
+    expires = parse_rfc3339(webhook.get("previousSecretExpiresAt") or "")
+    return [webhook["signingSecret"], previous] if expires and expires > now else [webhook["signingSecret"]]
 
 
 def content_type(webhook: Mapping[str, Any]) -> str:
@@ -60,9 +60,11 @@ def request_headers(webhook: Mapping[str, Any], delivery_id: str, body: bytes, n
     return headers
 
 
-def redacted(headers: Mapping[str, str], webhook: Mapping[str, Any]) -> dict[str, str]:
+def redacted(headers: dict[str, str], webhook: Mapping[str, Any]) -> dict[str, str]:
     """Custom header values are credentials as often as not (API keys): never stored in clear."""
     custom = {h["name"].lower() for h in webhook.get("headers") or []}
+    if not custom:
+        return headers
     return {name: REDACTED if name.lower() in custom else value for name, value in headers.items()}
 
 
@@ -87,6 +89,8 @@ class LocalAnswer(Protocol):
 
 class LocalTargets(Protocol):
     """Targets answered in-process, with no connection: this server's own inspector bins."""
+
+    def handles(self, url: str) -> bool: ...
 
     async def answer(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> LocalAnswer | None: ...
 
@@ -121,7 +125,7 @@ class Sender:
         self, webhook: Mapping[str, Any], body: bytes, headers: dict[str, str], now: datetime
     ) -> tuple[AttemptResult, dict[str, Any]]:
         method = webhook.get("method") or "POST"
-        if self.local is not None:
+        if self.local is not None and self.local.handles(webhook["url"]):
             answer = await self.local.answer(method, webhook["url"], headers, body)
             if answer is not None:
                 return _described(answer.status, answer.headers, answer.body[:RESPONSE_EXCERPT_BYTES], now)
@@ -167,7 +171,7 @@ def _described(
 ) -> tuple[AttemptResult, dict[str, Any]]:
     stored = {
         "response_status": status,
-        "response_headers": dict(list(headers.items())[:MAX_STORED_HEADERS]),
+        "response_headers": dict(itertools.islice(headers.items(), MAX_STORED_HEADERS)),
         "response_body": excerpt.decode("utf-8", "replace"),
     }
     retry_after = parse_retry_after(headers.get("Retry-After"), now)

@@ -101,6 +101,10 @@ class InspectorTargets:
             self._tokens[url] = bin_token(url, self.settings)
         return self._tokens[url]
 
+    def handles(self, url: str) -> bool:
+        """Is ``url`` one of this server's bins (delivered in-process)? Asked for every delivery."""
+        return self._bin_token(url) is not None
+
     async def answer(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> LocalAnswer | None:
         """None when ``url`` is not one of this server's bins (send it over the network as usual)."""
         token = self._bin_token(url)
