@@ -257,7 +257,8 @@ class Worker:
         if not breaker.allow(time.monotonic()):
             self._settle_without_attempt(delivery, "pending", "circuit open: endpoint failing", BREAKER_DEFERRAL)
             return
-        await self.limits.wait_for_rate(key, webhook)
+        if webhook.get("rateLimit"):
+            await self.limits.wait_for_rate(key, webhook)
         assert self.sender is not None
         outcome = await self.sender.attempt(delivery, webhook, self.id)
         breaker.record(time.monotonic(), outcome.result.succeeded)
