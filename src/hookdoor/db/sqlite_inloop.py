@@ -4,7 +4,7 @@ aiosqlite runs every call on a thread of its own and hands the result back throu
 ~0.3 ms of CPU per statement on the machines we measure on, ten times what SQLite itself spends on a
 small indexed statement. This dialect is SQLAlchemy's own pysqlite dialect flagged as async-capable,
 so the async engine runs its (synchronous) calls inline in the loop: a statement costs what SQLite
-costs, and never more than a few hundred microseconds for the statements Hookdoor runs.
+costs.
 
 The one call that could block the loop is taking the write lock (`BEGIN IMMEDIATE`) while someone
 else holds it: SQLite's busy handler would sleep in the loop's thread, and if the holder is a
@@ -64,7 +64,8 @@ class SQLiteDialect_inloop(SQLiteDialect_pysqlite):  # noqa: N801 (SQLAlchemy's 
 
     # SQLAlchemy's AsyncConnection.execute() insists that a statement yield to the event loop at least
     # once (it takes a driver that never does for a sync driver used by mistake): let every statement
-    # pass through the loop's greenlet once. About 2 µs; AsyncSession does not ask for it.
+    # pass through the loop's greenlet once. AsyncSession does not ask for it; the cost was lost in the
+    # noise of a ~60 µs `AsyncSession.execute` when measured.
     def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
         _pass_through_loop()
         super().do_execute(cursor, statement, parameters, context)
