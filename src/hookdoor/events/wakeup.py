@@ -61,14 +61,22 @@ class Doorbell:
                 log.debug("could not ring %s: %s", path, exc)
 
     def _sockets(self) -> list[str]:
+        """The other processes' sockets: this process's own worker was woken in-process already."""
         now = time.monotonic()
         if now - self._listed_at >= LISTING_SECONDS:
+            own = self._own_socket().name
             try:
-                self._listing = [entry.path for entry in os.scandir(self.folder) if entry.name.endswith(".sock")]
+                self._listing = [
+                    entry.path for entry in os.scandir(self.folder)
+                    if entry.name.endswith(".sock") and entry.name != own
+                ]
             except FileNotFoundError:
                 self._listing = []
             self._listed_at = now
         return self._listing
+
+    def _own_socket(self) -> Path:
+        return self.folder / f"{os.getpid()}.sock"
 
     def _socket(self) -> socket.socket:
         if self._sender is None:
@@ -88,7 +96,7 @@ class Doorbell:
     def listening(self, wakeup: Wakeup) -> Iterator[None]:
         """Bind this process's socket and wake ``wakeup`` on every ring, until the block ends."""
         self.folder.mkdir(mode=0o700, exist_ok=True)
-        path = self.folder / f"{os.getpid()}.sock"
+        path = self._own_socket()
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # left by a process that had this pid and died
         receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
