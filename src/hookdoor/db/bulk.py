@@ -7,19 +7,24 @@ showed that costing more than SQLite's own work. A `BulkStatement` is compiled b
 sqlite3 driver, inside the session's transaction, converting values the way SQLAlchemy stores them
 (UTC datetimes as ``YYYY-MM-DD HH:MM:SS.ffffff``, JSON as ``json.dumps`` text, booleans as 0/1), so
 rows written either way read back the same. On PostgreSQL it simply runs through SQLAlchemy.
+
+Both run in a `Transaction`: the session, and on SQLite the sqlite3 connection under it, fetched once
+per transaction rather than once per statement.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import operator
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ClauseElement
 
 from hookdoor.db.sqlite_inloop import SQLiteDialect_inloop
@@ -90,6 +95,28 @@ async def sqlite_connection(db: AsyncSession) -> sqlite3.Connection | None:
     return driver if isinstance(driver, sqlite3.Connection) else None
 
 
+@dataclass(frozen=True)
+class Transaction:
+    """A session in a transaction and, on SQLite, the sqlite3 connection that transaction runs on."""
+
+    db: AsyncSession
+    driver: sqlite3.Connection | None
+
+    @classmethod
+    async def of(cls, db: AsyncSession) -> Transaction:
+        """The transaction ``db`` is in, begun here if it had not begun yet."""
+        return cls(db, await sqlite_connection(db))
+
+
+@contextlib.asynccontextmanager
+async def transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Transaction]:
+    """A transaction committed when the block ends without an error (rolled back otherwise). On
+    SQLite it has begun, so it holds the write lock, from the start of the block."""
+    async with sessionmaker() as db:
+        yield await Transaction.of(db)
+        await db.commit()
+
+
 class BulkStatement:
     """An INSERT or UPDATE with named binds, executed for many parameter dicts at once."""
 
@@ -110,14 +137,13 @@ class BulkStatement:
             values[index] = convert(values[index])
         return values
 
-    async def execute_many(self, db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    async def execute_many(self, tx: Transaction, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        driver = await sqlite_connection(db)
-        if driver is None:
-            await db.execute(self.statement, list(rows))
+        if tx.driver is None:
+            await tx.db.execute(self.statement, list(rows))
             return
-        driver.executemany(self.sql, [self.sqlite_parameters(row) for row in rows])
+        tx.driver.executemany(self.sql, [self.sqlite_parameters(row) for row in rows])
 
 
 class BulkSelect:
@@ -144,12 +170,11 @@ class BulkSelect:
             for key, convert in _result_columns(statement)
         ]
 
-    async def rows(self, db: AsyncSession, **params: Any) -> list[dict[str, Any]]:
-        driver = await sqlite_connection(db)
-        if driver is None:
-            return [dict(row) for row in (await db.execute(self.statement, params)).mappings()]
+    async def rows(self, tx: Transaction, **params: Any) -> list[dict[str, Any]]:
+        if tx.driver is None:
+            return [dict(row) for row in (await tx.db.execute(self.statement, params)).mappings()]
         values = tuple(convert(params.get(name, default)) for name, convert, default in self._binds)
-        return _converted(self._columns, driver.execute(self.sql, values))
+        return _converted(self._columns, tx.driver.execute(self.sql, values))
 
 
 def _bind_type(compiled: Any, name: str) -> Any:

@@ -8,6 +8,7 @@ died mid-send) makes the delivery claimable again, under the same id and so the 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,12 +17,13 @@ from sqlalchemy import and_, bindparam, exists, func, insert, literal, literal_c
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hookdoor.db.bulk import BulkSelect, BulkStatement
+from hookdoor.db.bulk import BulkSelect, BulkStatement, Transaction
 from hookdoor.db.tables import KIND_TABLES, attempts, deliveries, endpoint_health, events
 from hookdoor.db.types import UTCDateTime
 
 webhooks = KIND_TABLES["webhook"]
 FINAL_STATES = ("succeeded", "failed")
+WebhookKey = tuple[str, str]
 
 
 def _is_postgres(db: AsyncSession) -> bool:
@@ -30,6 +32,8 @@ def _is_postgres(db: AsyncSession) -> bool:
 
 _UNDISPATCHED = select(events).where(events.c.dispatched.is_(False)).order_by(events.c.id).limit(bindparam("limit"))
 _UNDISPATCHED_SQLITE = BulkSelect(_UNDISPATCHED, raw_json=["object"])  # see payloads.event_object
+_WEBHOOK_DOCUMENTS = BulkSelect(select(webhooks.c.data), raw_json=["data"])
+_MARK_DISPATCHED = BulkStatement(update(events).where(events.c.id == bindparam("event_id")).values(dispatched=true()))
 _INSERT_DELIVERIES = BulkStatement(insert(deliveries), [column.key for column in deliveries.c])
 _INSERT_ATTEMPTS = BulkStatement(insert(attempts), [column.key for column in attempts.c if column.key != "id"])
 _STORE_DELIVERY_OUTCOME = BulkStatement(
@@ -44,23 +48,39 @@ _STORE_DELIVERY_OUTCOME = BulkStatement(
 )
 
 
-async def undispatched_events(db: AsyncSession, limit: int) -> list[dict[str, Any]]:
-    if not _is_postgres(db):
-        return await _UNDISPATCHED_SQLITE.rows(db, limit=limit)
+async def undispatched_events(tx: Transaction, limit: int) -> list[dict[str, Any]]:
+    if tx.driver is not None:
+        return await _UNDISPATCHED_SQLITE.rows(tx, limit=limit)
     statement = _UNDISPATCHED.with_for_update(skip_locked=True)
-    return [dict(row) for row in (await db.execute(statement, {"limit": limit})).mappings()]
+    return [dict(row) for row in (await tx.db.execute(statement, {"limit": limit})).mappings()]
 
 
-async def mark_dispatched(db: AsyncSession, event_ids: Sequence[str]) -> None:
-    await db.execute(update(events).where(events.c.id.in_(event_ids)).values(dispatched=True))
+async def mark_dispatched(tx: Transaction, event_ids: Sequence[str]) -> None:
+    await _MARK_DISPATCHED.execute_many(tx, [{"event_id": event_id} for event_id in event_ids])
 
 
-async def all_webhooks(db: AsyncSession) -> list[dict[str, Any]]:
-    return [dict(row) for row in (await db.execute(select(webhooks.c.data))).scalars()]
+class WebhookDocuments:
+    """Every webhook, read afresh in each of the worker's transactions (a change is seen at once), but
+    parsed again only when its stored JSON changed: a cycle of the worker reads them all."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, dict[str, Any]] = {}
+
+    async def load(self, tx: Transaction) -> dict[WebhookKey, dict[str, Any]]:
+        rows = await _WEBHOOK_DOCUMENTS.rows(tx)
+        if tx.driver is None:  # parsed by SQLAlchemy
+            return {(row["data"]["owner"], row["data"]["name"]): row["data"] for row in rows}
+        parsed = {}
+        for row in rows:
+            text = row["data_json"]
+            document = self._parsed.get(text)
+            parsed[text] = document if document is not None else json.loads(text)
+        self._parsed = parsed
+        return {(document["owner"], document["name"]): document for document in parsed.values()}
 
 
-async def insert_deliveries(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    await _INSERT_DELIVERIES.execute_many(db, rows)
+async def insert_deliveries(tx: Transaction, rows: Sequence[Mapping[str, Any]]) -> None:
+    await _INSERT_DELIVERIES.execute_many(tx, rows)
 
 
 def _due() -> Any:
@@ -113,7 +133,7 @@ def _claim(excluded: int) -> BulkSelect:
 
 
 async def claim_due(
-    db: AsyncSession, *, worker: str, now: datetime, limit: int, lease: timedelta,
+    tx: Transaction, *, worker: str, now: datetime, limit: int, lease: timedelta,
     excluding: Sequence[tuple[str, str]] = (),
 ) -> list[dict[str, Any]]:
     """Lease up to ``limit`` due deliveries, skipping webhooks already at their concurrency limit."""
@@ -121,16 +141,16 @@ async def claim_due(
     for i, (owner, name) in enumerate(excluding):
         excluded[f"excluded_owner_{i}"], excluded[f"excluded_name_{i}"] = owner, name
     return await _claim(len(excluding)).rows(
-        db, worker=worker, now=now, lease_until=now + lease, limit=limit, **excluded
+        tx, worker=worker, now=now, lease_until=now + lease, limit=limit, **excluded
     )
 
 
 async def store_outcomes(
-    db: AsyncSession, attempt_rows: Sequence[Mapping[str, Any]], delivery_updates: Sequence[Mapping[str, Any]]
+    tx: Transaction, attempt_rows: Sequence[Mapping[str, Any]], delivery_updates: Sequence[Mapping[str, Any]]
 ) -> None:
     """One round trip each for all attempts and all delivery updates of a batch."""
-    await _INSERT_ATTEMPTS.execute_many(db, attempt_rows)
-    await _STORE_DELIVERY_OUTCOME.execute_many(db, delivery_updates)
+    await _INSERT_ATTEMPTS.execute_many(tx, attempt_rows)
+    await _STORE_DELIVERY_OUTCOME.execute_many(tx, delivery_updates)
 
 
 def _upsert(
@@ -157,11 +177,11 @@ _RECORD_SUCCESSES_SQLITE = BulkStatement(_success_upsert(sqlite))
 _RECORD_SUCCESSES_POSTGRES = BulkStatement(_success_upsert(postgresql))
 
 
-async def record_successes(db: AsyncSession, last_success: Mapping[tuple[str, str], datetime]) -> None:
+async def record_successes(tx: Transaction, last_success: Mapping[WebhookKey, datetime]) -> None:
     """Endpoint health of many webhooks whose latest attempt succeeded: one statement for all."""
-    statement = _RECORD_SUCCESSES_POSTGRES if _is_postgres(db) else _RECORD_SUCCESSES_SQLITE
+    statement = _RECORD_SUCCESSES_SQLITE if tx.driver is not None else _RECORD_SUCCESSES_POSTGRES
     rows = [{"owner": owner, "name": name, "at": at} for (owner, name), at in last_success.items()]
-    await statement.execute_many(db, rows)
+    await statement.execute_many(tx, rows)
 
 
 async def record_health(db: AsyncSession, owner: str, name: str, *, succeeded: bool, at: datetime,

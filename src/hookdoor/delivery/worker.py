@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hookdoor.config import Settings
+from hookdoor.db.bulk import Transaction, transaction
 from hookdoor.db.tables import attempts, deliveries, events
 from hookdoor.db.types import utcnow
 from hookdoor.delivery import dispatcher, queue
@@ -94,6 +95,10 @@ class Worker:
         self.policy = TargetPolicy.from_strings(settings.allow_targets)
         self.limits = EndpointLimits()
         self.webhooks: dict[WebhookKey, dict[str, Any]] = {}
+        self.webhook_documents = queue.WebhookDocuments()
+        # Set by a cycle that left deliveries waiting for a send in flight to end (no room, a webhook at
+        # its concurrency limit, an ordered webhook's earlier delivery): the next flush wakes the loop.
+        self.held_back = False
         self.tasks: set[asyncio.Task[None]] = set()
         self.outcomes: list[Outcome | dict[str, Any]] = []
         self.flush_needed = asyncio.Event()
@@ -152,38 +157,42 @@ class Worker:
         claimed: list[dict[str, Any]] = []
         fresh: list[dict[str, Any]] = []
         new_events: list[dict[str, Any]] = []
-        left_for_claim = False
-        async with self.sessionmaker() as db:
-            self.webhooks = {(w["owner"], w["name"]): w for w in await queue.all_webhooks(db)}
+        left_for_claim = held_back = False
+        async with transaction(self.sessionmaker) as tx:
+            self.webhooks = await self.webhook_documents.load(tx)
+            excluding = self.limits.saturated(self.webhooks)
             if limit > 0:  # what was due before this cycle's events goes first
                 leased = await queue.claim_due(
-                    db, worker=self.id, now=now, limit=limit,
-                    lease=self.lease, excluding=self.limits.saturated(self.webhooks),
+                    tx, worker=self.id, now=now, limit=limit, lease=self.lease, excluding=excluding
                 )
-                claimed = await self._give_back_excess(db, leased)
+                claimed = await self._give_back_excess(tx, leased)
             events_limit = min(free - len(claimed), self.settings.worker_batch_size)
             if events_limit > 0:
-                new_events = await queue.undispatched_events(db, events_limit)
+                new_events = await queue.undispatched_events(tx, events_limit)
             if new_events:
                 planned = dispatcher.plan(new_events, list(self.webhooks.values()), now)
-                fresh, left_for_claim = self._lease_at_insert(planned, claimed, free - len(claimed), now)
-                await queue.insert_deliveries(db, planned)
-                await queue.mark_dispatched(db, [event["id"] for event in new_events])
-            await db.commit()
+                fresh, left_for_claim, held_back = self._lease_at_insert(planned, claimed, free - len(claimed), now)
+                await queue.insert_deliveries(tx, planned)
+                await queue.mark_dispatched(tx, [event["id"] for event in new_events])
         for delivery in claimed:
             self._start(delivery)
         for delivery in fresh:
             self._start(delivery)
+        claimed_all = limit > 0 and len(claimed) >= limit
         more_events = events_limit > 0 and len(new_events) >= events_limit
-        return more_events or left_for_claim or (limit > 0 and len(claimed) >= limit)
+        self.held_back = (
+            self.held_back or held_back or bool(excluding) or limit <= 0 or events_limit <= 0
+            or claimed_all or any(delivery["ordered"] for delivery in claimed)
+        )
+        return more_events or left_for_claim or claimed_all
 
     def _lease_at_insert(
         self, planned: list[dict[str, Any]], claimed: list[dict[str, Any]], room: int, now: datetime
-    ) -> tuple[list[dict[str, Any]], bool]:
+    ) -> tuple[list[dict[str, Any]], bool, bool]:
         """Insert new deliveries already leased to this worker while it has room for them: they are
         sent from memory, without a claim reading them back. Ordered webhooks' deliveries stay pending
-        for the claim, which checks that no earlier one is unsettled. Returns the leased rows, and
-        whether some were left pending for a reason other than a lack of room."""
+        for the claim, which checks that no earlier one is unsettled. Returns the leased rows, whether
+        some were left pending for a reason other than a lack of room, and whether any was left."""
         counts = Counter(self.limits.in_flight)
         counts.update((d["webhook_owner"], d["webhook_name"]) for d in claimed)
         fresh: list[dict[str, Any]] = []
@@ -202,9 +211,9 @@ class Worker:
             counts[key] += 1
             room -= 1
             fresh.append(row)
-        return fresh, left_for_claim
+        return fresh, left_for_claim, len(fresh) < len(planned)
 
-    async def _give_back_excess(self, db: AsyncSession, claimed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _give_back_excess(self, tx: Transaction, claimed: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Keep at most maxConcurrency in flight per webhook; the rest go back for later or other workers."""
         kept, excess = [], []
         counts = dict(self.limits.in_flight)
@@ -217,7 +226,7 @@ class Worker:
             counts[key] = counts.get(key, 0) + 1
             kept.append(delivery)
         if excess:
-            await db.execute(
+            await tx.db.execute(
                 update(deliveries).where(deliveries.c.id.in_(excess))
                 .values(state="pending", lease_owner=None, lease_expires_at=None)
             )
@@ -236,7 +245,8 @@ class Worker:
         if self.limits.in_flight[key] <= 0:
             del self.limits.in_flight[key]
         # No wake-up here: every finished send queues an outcome, and the flush that stores it wakes
-        # the loop, which then leases for all the slots freed meanwhile at once (not one per send).
+        # the loop if something waits for a free slot; the loop then leases for all the slots freed
+        # meanwhile at once (not one per send).
 
     # ---- one delivery -------------------------------------------------------------------------
 
@@ -304,28 +314,29 @@ class Worker:
             except Exception:
                 self.outcomes[:0] = batch  # keep them for the next try
                 raise
-        self.wakeup.notify_local()  # an ordered webhook's next delivery may be free now
+        if self.held_back:  # their slots are free now; an ordered webhook's next delivery may be due
+            self.held_back = False
+            self.wakeup.notify_local()
 
     async def _store(self, batch: list[Outcome | dict[str, Any]]) -> None:
         sent = [o for o in batch if isinstance(o, Outcome)]
         updates = [o.update if isinstance(o, Outcome) else o for o in batch]
-        async with self.db_lock, self.sessionmaker() as db:
-            await queue.store_outcomes(db, [o.attempt for o in sent], updates)
-            await self._track_health(db, sent)
-            await db.commit()
+        async with self.db_lock, transaction(self.sessionmaker) as tx:
+            await queue.store_outcomes(tx, [o.attempt for o in sent], updates)
+            await self._track_health(tx, sent)
 
-    async def _track_health(self, db: AsyncSession, sent: list[Outcome]) -> None:
+    async def _track_health(self, tx: Transaction, sent: list[Outcome]) -> None:
         last: dict[WebhookKey, Outcome] = {}
         for outcome in sent:
             last[outcome.webhook_key] = outcome
         succeeded = {key: o.attempt["started_at"] for key, o in last.items() if o.result.succeeded}
-        await queue.record_successes(db, succeeded)
+        await queue.record_successes(tx, succeeded)
         if self.metrics:
             for key in succeeded:
                 self.metrics.failure_streak.labels(f"{key[0]}/{key[1]}").set(0)
         for key, outcome in last.items():
             if key not in succeeded:
-                await self._track_failure(db, key, outcome)
+                await self._track_failure(tx.db, key, outcome)
 
     async def _track_failure(self, db: AsyncSession, key: WebhookKey, outcome: Outcome) -> None:
         await queue.record_health(
