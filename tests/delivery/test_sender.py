@@ -8,7 +8,6 @@ from pathlib import Path
 import aiohttp
 
 from hookdoor.config import Settings
-from hookdoor.db.bulk import transaction
 from hookdoor.db.engine import create_engine, create_sessionmaker
 from hookdoor.db.migrate import upgrade
 from hookdoor.db.types import utcnow
@@ -35,10 +34,11 @@ async def test_answered_and_unanswered_attempts_store_in_one_batch(tmp_path: Pat
     refused = _webhook(f"http://127.0.0.1:{free_port()}/nobody-listens", "refused")
     now = utcnow()
     rows = [delivery_row(EVENT, hook, b'{"event":"login"}', now) for hook in (good, refused)]
-    async with transaction(sessionmaker) as tx:
-        await insert_deliveries(tx, rows)
-        leased = await claim_due(tx, worker="w", now=now, limit=10, lease=timedelta(seconds=30))
+    async with sessionmaker() as db:
+        await insert_deliveries(db, rows)
+        leased = await claim_due(db, worker="w", now=now, limit=10, lease=timedelta(seconds=30))
         claimed = {d["webhook_name"]: d for d in leased}
+        await db.commit()
 
     connector = guarded_connector(TargetPolicy.from_strings(["127.0.0.1"]))
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -48,6 +48,7 @@ async def test_answered_and_unanswered_attempts_store_in_one_batch(tmp_path: Pat
 
     assert answered.attempt["response_status"] == 200 and unanswered.attempt["response_status"] is None
     assert set(answered.attempt) == set(unanswered.attempt)
-    async with transaction(sessionmaker) as tx:
-        await store_outcomes(tx, [answered.attempt, unanswered.attempt], [answered.update, unanswered.update])
+    async with sessionmaker() as db:
+        await store_outcomes(db, [answered.attempt, unanswered.attempt], [answered.update, unanswered.update])
+        await db.commit()
     await engine.dispose()

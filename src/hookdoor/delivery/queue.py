@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, exists, func, insert, literal, literal_c
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hookdoor.db.bulk import BulkSelect, BulkStatement, Transaction
+from hookdoor.db.direct import DirectSelect, DirectStatement, sqlite_connection
 from hookdoor.db.tables import KIND_TABLES, attempts, deliveries, endpoint_health, events
 from hookdoor.db.types import UTCDateTime
 
@@ -31,12 +31,12 @@ def _is_postgres(db: AsyncSession) -> bool:
 
 
 _UNDISPATCHED = select(events).where(events.c.dispatched.is_(False)).order_by(events.c.id).limit(bindparam("limit"))
-_UNDISPATCHED_SQLITE = BulkSelect(_UNDISPATCHED, raw_json=["object"])  # see payloads.event_object
-_WEBHOOK_DOCUMENTS = BulkSelect(select(webhooks.c.data), raw_json=["data"])
-_MARK_DISPATCHED = BulkStatement(update(events).where(events.c.id == bindparam("event_id")).values(dispatched=true()))
-_INSERT_DELIVERIES = BulkStatement(insert(deliveries), [column.key for column in deliveries.c])
-_INSERT_ATTEMPTS = BulkStatement(insert(attempts), [column.key for column in attempts.c if column.key != "id"])
-_STORE_DELIVERY_OUTCOME = BulkStatement(
+_UNDISPATCHED_SQLITE = DirectSelect(_UNDISPATCHED, raw_json=["object"])  # see payloads.event_object
+_WEBHOOK_DOCUMENTS = DirectSelect(select(webhooks.c.data), raw_json=["data"])
+_MARK_DISPATCHED = DirectStatement(update(events).where(events.c.id == bindparam("event_id")).values(dispatched=true()))
+_INSERT_DELIVERIES = DirectStatement(insert(deliveries), [column.key for column in deliveries.c])
+_INSERT_ATTEMPTS = DirectStatement(insert(attempts), [column.key for column in attempts.c if column.key != "id"])
+_STORE_DELIVERY_OUTCOME = DirectStatement(
     update(deliveries)
     .where(deliveries.c.id == bindparam("delivery_id"), deliveries.c.lease_owner == bindparam("worker"))
     .values(
@@ -48,15 +48,15 @@ _STORE_DELIVERY_OUTCOME = BulkStatement(
 )
 
 
-async def undispatched_events(tx: Transaction, limit: int) -> list[dict[str, Any]]:
-    if tx.driver is not None:
-        return await _UNDISPATCHED_SQLITE.rows(tx, limit=limit)
+async def undispatched_events(db: AsyncSession, limit: int) -> list[dict[str, Any]]:
+    if not _is_postgres(db):
+        return await _UNDISPATCHED_SQLITE.rows(db, limit=limit)
     statement = _UNDISPATCHED.with_for_update(skip_locked=True)
-    return [dict(row) for row in (await tx.db.execute(statement, {"limit": limit})).mappings()]
+    return [dict(row) for row in (await db.execute(statement, {"limit": limit})).mappings()]
 
 
-async def mark_dispatched(tx: Transaction, event_ids: Sequence[str]) -> None:
-    await _MARK_DISPATCHED.execute_many(tx, [{"event_id": event_id} for event_id in event_ids])
+async def mark_dispatched(db: AsyncSession, event_ids: Sequence[str]) -> None:
+    await _MARK_DISPATCHED.execute_many(db, [{"event_id": event_id} for event_id in event_ids])
 
 
 class WebhookDocuments:
@@ -66,9 +66,9 @@ class WebhookDocuments:
     def __init__(self) -> None:
         self._parsed: dict[str, dict[str, Any]] = {}
 
-    async def load(self, tx: Transaction) -> dict[WebhookKey, dict[str, Any]]:
-        rows = await _WEBHOOK_DOCUMENTS.rows(tx)
-        if tx.driver is None:  # parsed by SQLAlchemy
+    async def load(self, db: AsyncSession) -> dict[WebhookKey, dict[str, Any]]:
+        rows = await _WEBHOOK_DOCUMENTS.rows(db)
+        if await sqlite_connection(db) is None:  # parsed by SQLAlchemy
             return {(row["data"]["owner"], row["data"]["name"]): row["data"] for row in rows}
         parsed = {}
         for row in rows:
@@ -79,8 +79,8 @@ class WebhookDocuments:
         return {(document["owner"], document["name"]): document for document in parsed.values()}
 
 
-async def insert_deliveries(tx: Transaction, rows: Sequence[Mapping[str, Any]]) -> None:
-    await _INSERT_DELIVERIES.execute_many(tx, rows)
+async def insert_deliveries(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    await _INSERT_DELIVERIES.execute_many(db, rows)
 
 
 def _due() -> Any:
@@ -114,7 +114,7 @@ def _not_for(excluded: int) -> Any:
 
 
 @functools.cache
-def _claim(excluded: int) -> BulkSelect:
+def _claim(excluded: int) -> DirectSelect:
     """The claim statement for a number of excluded webhooks, built and compiled once."""
     candidates = (
         select(deliveries.c.id)
@@ -123,7 +123,7 @@ def _claim(excluded: int) -> BulkSelect:
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer and renders nothing
     )
-    return BulkSelect(
+    return DirectSelect(
         update(deliveries)
         .where(deliveries.c.id.in_(candidates.scalar_subquery()))
         .values(state="delivering", lease_owner=bindparam("worker"), lease_expires_at=bindparam("lease_until"),
@@ -133,7 +133,7 @@ def _claim(excluded: int) -> BulkSelect:
 
 
 async def claim_due(
-    tx: Transaction, *, worker: str, now: datetime, limit: int, lease: timedelta,
+    db: AsyncSession, *, worker: str, now: datetime, limit: int, lease: timedelta,
     excluding: Sequence[tuple[str, str]] = (),
 ) -> list[dict[str, Any]]:
     """Lease up to ``limit`` due deliveries, skipping webhooks already at their concurrency limit."""
@@ -141,16 +141,16 @@ async def claim_due(
     for i, (owner, name) in enumerate(excluding):
         excluded[f"excluded_owner_{i}"], excluded[f"excluded_name_{i}"] = owner, name
     return await _claim(len(excluding)).rows(
-        tx, worker=worker, now=now, lease_until=now + lease, limit=limit, **excluded
+        db, worker=worker, now=now, lease_until=now + lease, limit=limit, **excluded
     )
 
 
 async def store_outcomes(
-    tx: Transaction, attempt_rows: Sequence[Mapping[str, Any]], delivery_updates: Sequence[Mapping[str, Any]]
+    db: AsyncSession, attempt_rows: Sequence[Mapping[str, Any]], delivery_updates: Sequence[Mapping[str, Any]]
 ) -> None:
     """One round trip each for all attempts and all delivery updates of a batch."""
-    await _INSERT_ATTEMPTS.execute_many(tx, attempt_rows)
-    await _STORE_DELIVERY_OUTCOME.execute_many(tx, delivery_updates)
+    await _INSERT_ATTEMPTS.execute_many(db, attempt_rows)
+    await _STORE_DELIVERY_OUTCOME.execute_many(db, delivery_updates)
 
 
 def _upsert(
@@ -173,15 +173,15 @@ def _success_upsert(dialect: Any) -> Any:
     )
 
 
-_RECORD_SUCCESSES_SQLITE = BulkStatement(_success_upsert(sqlite))
-_RECORD_SUCCESSES_POSTGRES = BulkStatement(_success_upsert(postgresql))
+_RECORD_SUCCESSES_SQLITE = DirectStatement(_success_upsert(sqlite))
+_RECORD_SUCCESSES_POSTGRES = DirectStatement(_success_upsert(postgresql))
 
 
-async def record_successes(tx: Transaction, last_success: Mapping[WebhookKey, datetime]) -> None:
+async def record_successes(db: AsyncSession, last_success: Mapping[WebhookKey, datetime]) -> None:
     """Endpoint health of many webhooks whose latest attempt succeeded: one statement for all."""
-    statement = _RECORD_SUCCESSES_SQLITE if tx.driver is not None else _RECORD_SUCCESSES_POSTGRES
+    statement = _RECORD_SUCCESSES_POSTGRES if _is_postgres(db) else _RECORD_SUCCESSES_SQLITE
     rows = [{"owner": owner, "name": name, "at": at} for (owner, name), at in last_success.items()]
-    await statement.execute_many(tx, rows)
+    await statement.execute_many(db, rows)
 
 
 async def record_health(db: AsyncSession, owner: str, name: str, *, succeeded: bool, at: datetime,

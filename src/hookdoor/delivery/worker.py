@@ -27,7 +27,6 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hookdoor.config import Settings
-from hookdoor.db.bulk import Transaction, transaction
 from hookdoor.db.tables import attempts, deliveries, events
 from hookdoor.db.types import utcnow
 from hookdoor.delivery import dispatcher, queue
@@ -158,22 +157,23 @@ class Worker:
         fresh: list[dict[str, Any]] = []
         new_events: list[dict[str, Any]] = []
         left_for_claim = held_back = False
-        async with transaction(self.sessionmaker) as tx:
-            self.webhooks = await self.webhook_documents.load(tx)
+        async with self.sessionmaker() as db:
+            self.webhooks = await self.webhook_documents.load(db)
             excluding = self.limits.saturated(self.webhooks)
             if limit > 0:  # what was due before this cycle's events goes first
                 leased = await queue.claim_due(
-                    tx, worker=self.id, now=now, limit=limit, lease=self.lease, excluding=excluding
+                    db, worker=self.id, now=now, limit=limit, lease=self.lease, excluding=excluding
                 )
-                claimed = await self._give_back_excess(tx, leased)
+                claimed = await self._give_back_excess(db, leased)
             events_limit = min(free - len(claimed), self.settings.worker_batch_size)
             if events_limit > 0:
-                new_events = await queue.undispatched_events(tx, events_limit)
+                new_events = await queue.undispatched_events(db, events_limit)
             if new_events:
                 planned = dispatcher.plan(new_events, list(self.webhooks.values()), now)
                 fresh, left_for_claim, held_back = self._lease_at_insert(planned, claimed, free - len(claimed), now)
-                await queue.insert_deliveries(tx, planned)
-                await queue.mark_dispatched(tx, [event["id"] for event in new_events])
+                await queue.insert_deliveries(db, planned)
+                await queue.mark_dispatched(db, [event["id"] for event in new_events])
+            await db.commit()
         for delivery in claimed:
             self._start(delivery)
         for delivery in fresh:
@@ -213,7 +213,7 @@ class Worker:
             fresh.append(row)
         return fresh, left_for_claim, len(fresh) < len(planned)
 
-    async def _give_back_excess(self, tx: Transaction, claimed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _give_back_excess(self, db: AsyncSession, claimed: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Keep at most maxConcurrency in flight per webhook; the rest go back for later or other workers."""
         kept, excess = [], []
         counts = dict(self.limits.in_flight)
@@ -226,7 +226,7 @@ class Worker:
             counts[key] = counts.get(key, 0) + 1
             kept.append(delivery)
         if excess:
-            await tx.db.execute(
+            await db.execute(
                 update(deliveries).where(deliveries.c.id.in_(excess))
                 .values(state="pending", lease_owner=None, lease_expires_at=None)
             )
@@ -321,22 +321,23 @@ class Worker:
     async def _store(self, batch: list[Outcome | dict[str, Any]]) -> None:
         sent = [o for o in batch if isinstance(o, Outcome)]
         updates = [o.update if isinstance(o, Outcome) else o for o in batch]
-        async with self.db_lock, transaction(self.sessionmaker) as tx:
-            await queue.store_outcomes(tx, [o.attempt for o in sent], updates)
-            await self._track_health(tx, sent)
+        async with self.db_lock, self.sessionmaker() as db:
+            await queue.store_outcomes(db, [o.attempt for o in sent], updates)
+            await self._track_health(db, sent)
+            await db.commit()
 
-    async def _track_health(self, tx: Transaction, sent: list[Outcome]) -> None:
+    async def _track_health(self, db: AsyncSession, sent: list[Outcome]) -> None:
         last: dict[WebhookKey, Outcome] = {}
         for outcome in sent:
             last[outcome.webhook_key] = outcome
         succeeded = {key: o.attempt["started_at"] for key, o in last.items() if o.result.succeeded}
-        await queue.record_successes(tx, succeeded)
+        await queue.record_successes(db, succeeded)
         if self.metrics:
             for key in succeeded:
                 self.metrics.failure_streak.labels(f"{key[0]}/{key[1]}").set(0)
         for key, outcome in last.items():
             if key not in succeeded:
-                await self._track_failure(tx.db, key, outcome)
+                await self._track_failure(db, key, outcome)
 
     async def _track_failure(self, db: AsyncSession, key: WebhookKey, outcome: Outcome) -> None:
         await queue.record_health(

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from hookdoor.api.context import ApiContext
-from hookdoor.db.bulk import Transaction
 from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.delivery import payloads
 from hookdoor.delivery.dispatcher import delivery_row
@@ -143,7 +142,7 @@ class WebhookControl:
         }
         body = payloads.body(event, webhook)
         row = delivery_row(event, webhook, body, now, trigger="test")
-        await insert_deliveries(await Transaction.of(self.context.db), [row])
+        await insert_deliveries(self.context.db, [row])
         return row["id"]
 
     async def rotate_secret(self, owner: str, name: str) -> str:
