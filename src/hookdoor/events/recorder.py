@@ -14,6 +14,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from hookdoor.db.direct import DirectStatement
 from hookdoor.db.tables import events
 from hookdoor.db.types import utcnow
 from hookdoor.events.ids import new_ulid
@@ -103,11 +104,11 @@ class Action:
         }
 
 
-# Built once: the row's values are bound at execution, so each call reuses the cached compilation.
-INSERT_EVENT = insert(events)
+# Compiled once (see db/direct.py): every API call runs it.
+INSERT_EVENT = DirectStatement(insert(events), [column.key for column in events.c])
 
 
 async def record(db: AsyncSession, action: Action, *, outcome: str, status_code: int, message: str = "") -> str:
     row = action.row(outcome=outcome, status_code=status_code, message=message)
-    await db.execute(INSERT_EVENT, row)
+    await INSERT_EVENT.execute(db, row)
     return row["id"]

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from hookdoor.config import Settings
+from hookdoor.db.direct import DirectSelect
 from hookdoor.db.tables import KIND_TABLES, auth_sessions
 from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.errors import NotAuthenticated
@@ -234,15 +235,15 @@ def _session_with_user() -> Select[Any]:
     )
 
 
-SESSION_WITH_USER = _session_with_user()
+SESSION_WITH_USER = DirectSelect(_session_with_user())
 
 
 async def _principal_from_session(db: AsyncSession, cookie: str) -> Principal:
     token_hash = hash_token(cookie)
-    row = (await db.execute(SESSION_WITH_USER, {"token_hash": token_hash})).first()
-    if row is None or row.expires_at <= utcnow() or not _may_sign_in(row.data):
+    row = await SESSION_WITH_USER.first(db, token_hash=token_hash)
+    if row is None or row["expires_at"] <= utcnow() or not _may_sign_in(row["data"]):
         return ANONYMOUS
-    return user_principal(row.data, session_token_hash=token_hash)
+    return user_principal(row["data"], session_token_hash=token_hash)
 
 
 async def resolve_principal(db: AsyncSession, request: Request) -> Principal:

@@ -10,11 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Delete,
-    Insert,
-    Select,
     Table,
-    Update,
     and_,
     bindparam,
     delete,
@@ -25,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hookdoor.db.direct import DirectSelect, DirectStatement
 from hookdoor.db.tables import KIND_TABLES, lookup_column_name
 from hookdoor.errors import BadRequest
 from hookdoor.identity.registry import ResourceKind
@@ -56,29 +53,21 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class _KeyedStatements:
-    """One table's statements on a row named by its key, and its INSERT, built once with named parameters.
+    """One table's statements on a row named by its key, built and compiled once (see db/direct.py).
+    The key's parameters are ``key_owner``/``key_name``, names no column has, so that the SET clause
+    of ``replace`` takes the row's columns unambiguously."""
 
-    Building a statement and its cache key costs more CPU than executing it (SQLAlchemy caches the
-    compiled SQL, but only by a key computed from the statement object); a statement reused as is
-    keeps its key, so a call only binds values. The key's parameters are ``key_owner``/``key_name``,
-    names no column has, so that the SET clause of ``replace`` takes the row's columns unambiguously.
-    """
-
-    get: Select[Any]
-    exists: Select[Any]
-    insert: Insert
-    replace: Update
-    delete: Delete
+    get: DirectSelect
+    exists: DirectSelect
+    delete: DirectStatement
 
     @classmethod
     def of(cls, table: Table) -> _KeyedStatements:
         is_key = _is_key(table)
         return cls(
-            get=select(table).where(is_key),
-            exists=select(func.count()).select_from(table).where(is_key),
-            insert=insert(table),
-            replace=update(table).where(is_key),
-            delete=delete(table).where(is_key),
+            get=DirectSelect(select(table).where(is_key).limit(1)),
+            exists=DirectSelect(select(func.count().label("count")).select_from(table).where(is_key)),
+            delete=DirectStatement(delete(table).where(is_key)),
         )
 
 
@@ -92,18 +81,29 @@ def _keyed_statements(table: Table) -> _KeyedStatements:
 
 
 @functools.cache
-def _find_statement(table: Table, column: str, with_owner: bool) -> Select[Any]:
+def _insert_statement(table: Table, columns: tuple[str, ...]) -> DirectStatement:
+    return DirectStatement(insert(table), columns)
+
+
+@functools.cache
+def _replace_statement(table: Table, columns: tuple[str, ...]) -> DirectStatement:
+    """UPDATE of the given columns of the row named by :key_owner/:key_name."""
+    return DirectStatement(update(table).where(_is_key(table)), columns)
+
+
+@functools.cache
+def _find_statement(table: Table, column: str, with_owner: bool) -> DirectSelect:
     """The first row whose ``column`` holds :value (and, if asked, whose owner is :key_owner)."""
     statement = select(table).where(table.c[column] == bindparam("value"))
     if with_owner:
         statement = statement.where(table.c.owner == bindparam("key_owner"))
-    return statement.limit(1)
+    return DirectSelect(statement.limit(1))
 
 
 @functools.cache
-def _held_by_another_statement(table: Table, column: str) -> Select[Any]:
+def _held_by_another_statement(table: Table, column: str) -> DirectSelect:
     """Whether a row other than :key_owner/:key_name holds :value in ``column``."""
-    return select(table.c.name).where(table.c[column] == bindparam("value"), ~_is_key(table)).limit(1)
+    return DirectSelect(select(table.c.name).where(table.c[column] == bindparam("value"), ~_is_key(table)).limit(1))
 
 
 def _key(owner: str, name: str) -> dict[str, str]:
@@ -161,8 +161,7 @@ class ObjectRepository:
         return stored.data if stored else None
 
     async def get_stored(self, owner: str, name: str) -> StoredObject | None:
-        result = await self.session.execute(self.statements.get, _key(owner, name))
-        row = result.mappings().first()
+        row = await self.statements.get.first(self.session, **_key(owner, name))
         return self._stored(row) if row else None
 
     async def find_by(self, field: str, value: str, owner: str | None = None) -> StoredObject | None:
@@ -170,30 +169,31 @@ class ObjectRepository:
         column = lookup_column_name(field) if field in self.kind.lookup_columns else field
         statement = _find_statement(self.table, column, with_owner=bool(owner))
         parameters = {"value": value, "key_owner": owner} if owner else {"value": value}
-        row = (await self.session.execute(statement, parameters)).mappings().first()
+        row = await statement.first(self.session, **parameters)
         return self._stored(row) if row else None
 
     async def held_by_another(self, field: str, value: str, owner: str, name: str) -> bool:
         """Does an object other than ``owner/name`` have ``value`` in the lookup field ``field``?"""
         statement = _held_by_another_statement(self.table, lookup_column_name(field))
-        return await self.session.scalar(statement, {"value": value, **_key(owner, name)}) is not None
+        return await statement.first(self.session, value=value, **_key(owner, name)) is not None
 
     async def exists(self, owner: str, name: str) -> bool:
-        return bool(await self.session.scalar(self.statements.exists, _key(owner, name)))
+        row = await self.statements.exists.first(self.session, **_key(owner, name))
+        return bool(row and row["count"])
 
     async def insert(self, data: dict[str, Any], private: Mapping[str, Any] | None = None) -> None:
-        await self.session.execute(self.statements.insert, {**self._row(data), **(private or {})})
+        row = {**self._row(data), **(private or {})}
+        await _insert_statement(self.table, tuple(row)).execute(self.session, row)
 
     async def replace(
         self, owner: str, name: str, data: dict[str, Any], private: Mapping[str, Any] | None = None
     ) -> bool:
-        values = {**self._row(data), **(private or {}), **_key(owner, name)}
-        result = await self.session.execute(self.statements.replace, values)
-        return result.rowcount > 0
+        row = {**self._row(data), **(private or {})}
+        statement = _replace_statement(self.table, tuple(row))
+        return await statement.execute(self.session, {**row, **_key(owner, name)}) > 0
 
     async def delete(self, owner: str, name: str) -> bool:
-        result = await self.session.execute(self.statements.delete, _key(owner, name))
-        return result.rowcount > 0
+        return await self.statements.delete.execute(self.session, _key(owner, name)) > 0
 
     async def delete_where(self, **private_equals: Any) -> int:
         conditions = [self.table.c[column] == value for column, value in private_equals.items()]
