@@ -52,6 +52,14 @@ MAINTENANCE_SECONDS = 5.0
 PURGE_EVERY_SECONDS = 3600.0
 
 
+DEFAULT_MAX_CONCURRENCY = 10
+
+
+def max_concurrency(webhook: Mapping[str, Any] | None) -> int:
+    """How many deliveries of a webhook may be in flight at once (also for a webhook since deleted)."""
+    return int((webhook or {}).get("maxConcurrency") or DEFAULT_MAX_CONCURRENCY)
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()[:30]}-{os.getpid()}-{secrets.token_hex(3)}"
 
@@ -65,8 +73,13 @@ class EndpointLimits:
         self.buckets: dict[WebhookKey, TokenBucket] = {}
 
     def saturated(self, webhooks: Mapping[WebhookKey, Mapping[str, Any]]) -> list[WebhookKey]:
-        return [key for key, count in self.in_flight.items()
-                if count >= int((webhooks.get(key) or {}).get("maxConcurrency") or 10)]
+        return [key for key, count in self.in_flight.items() if count >= max_concurrency(webhooks.get(key))]
+
+    def room(self, webhooks: Mapping[WebhookKey, Mapping[str, Any]]) -> int:
+        """How many more deliveries all webhooks together may have in flight now, plus the default
+        allowance for deliveries of webhooks deleted since: more would be claimed only to go back."""
+        free = (max_concurrency(webhook) - self.in_flight.get(key, 0) for key, webhook in webhooks.items())
+        return sum(max(0, n) for n in free) + DEFAULT_MAX_CONCURRENCY
 
     async def wait_for_rate(self, key: WebhookKey, webhook: Mapping[str, Any]) -> None:
         rate = float(webhook.get("rateLimit") or 0)
@@ -156,14 +169,16 @@ class Worker:
         claimed: list[dict[str, Any]] = []
         fresh: list[dict[str, Any]] = []
         new_events: list[dict[str, Any]] = []
-        left_for_claim = held_back = False
+        left_for_claim = held_back = claimed_all = False
         async with self.sessionmaker() as db:
             self.webhooks = await self.webhook_documents.load(db)
             excluding = self.limits.saturated(self.webhooks)
+            claim_limit = min(limit, self.limits.room(self.webhooks))
             if limit > 0:  # what was due before this cycle's events goes first
                 leased = await queue.claim_due(
-                    db, worker=self.id, now=now, limit=limit, lease=self.lease, excluding=excluding
+                    db, worker=self.id, now=now, limit=claim_limit, lease=self.lease, excluding=excluding
                 )
+                claimed_all = len(leased) >= claim_limit  # more may be due
                 claimed = await self._give_back_excess(db, leased)
             events_limit = min(free - len(claimed), self.settings.worker_batch_size)
             if events_limit > 0:
@@ -178,13 +193,14 @@ class Worker:
             self._start(delivery)
         for delivery in fresh:
             self._start(delivery)
-        claimed_all = limit > 0 and len(claimed) >= limit
         more_events = events_limit > 0 and len(new_events) >= events_limit
         self.held_back = (
             self.held_back or held_back or bool(excluding) or limit <= 0 or events_limit <= 0
             or claimed_all or any(delivery["ordered"] for delivery in claimed)
         )
-        return more_events or left_for_claim or claimed_all
+        # When the claim was cut short by the webhooks' concurrency limits, only a finished send
+        # makes room: the flush that stores it wakes the loop (held_back), not an immediate cycle.
+        return more_events or left_for_claim or (claimed_all and claim_limit == limit)
 
     def _lease_at_insert(
         self, planned: list[dict[str, Any]], claimed: list[dict[str, Any]], room: int, now: datetime
@@ -205,7 +221,7 @@ class Worker:
                 left_for_claim = True
                 continue
             key = (row["webhook_owner"], row["webhook_name"])
-            if counts[key] >= int((self.webhooks.get(key) or {}).get("maxConcurrency") or 10):
+            if counts[key] >= max_concurrency(self.webhooks.get(key)):
                 continue
             row.update(state="delivering", lease_owner=self.id, lease_expires_at=expires)
             counts[key] += 1
@@ -219,13 +235,13 @@ class Worker:
         counts = dict(self.limits.in_flight)
         for delivery in claimed:
             key = (delivery["webhook_owner"], delivery["webhook_name"])
-            limit = int((self.webhooks.get(key) or {}).get("maxConcurrency") or 10)
-            if counts.get(key, 0) >= limit:
+            if counts.get(key, 0) >= max_concurrency(self.webhooks.get(key)):
                 excess.append(delivery["id"])
                 continue
             counts[key] = counts.get(key, 0) + 1
             kept.append(delivery)
         if excess:
+            self.held_back = True
             await db.execute(
                 update(deliveries).where(deliveries.c.id.in_(excess))
                 .values(state="pending", lease_owner=None, lease_expires_at=None)
