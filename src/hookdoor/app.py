@@ -18,6 +18,7 @@ from hookdoor import system_endpoints
 from hookdoor.api.envelope import error_body
 from hookdoor.config import Settings
 from hookdoor.console import install as install_console
+from hookdoor.db.checkpoint import checkpointing
 from hookdoor.db.engine import create_engine, create_sessionmaker
 from hookdoor.db.migrate import upgrade
 from hookdoor.delivery.metrics import DeliveryMetrics
@@ -68,6 +69,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if generated:
         announce_generated_password(state.settings.admin_name, generated)
     async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(checkpointing(state.settings.database_url))
         if state.settings.run_worker:
             worker = Worker(state.sessionmaker, state.settings, state.wakeup, state.delivery_metrics)
             await stack.enter_async_context(running_worker(worker, state.settings))

@@ -12,7 +12,7 @@ from hookdoor.db.engine import create_engine, create_sessionmaker
 from hookdoor.db.migrate import upgrade
 from hookdoor.db.types import utcnow
 from hookdoor.delivery.dispatcher import delivery_row
-from hookdoor.delivery.queue import claim_due, insert_deliveries, store_outcomes
+from hookdoor.delivery.queue import OutcomeBatch, claim_due, insert_deliveries, store_outcomes
 from hookdoor.delivery.sender import Sender
 from hookdoor.webhooks.signing import generate_secret
 from hookdoor.webhooks.target_guard import TargetPolicy, guarded_connector
@@ -49,6 +49,7 @@ async def test_answered_and_unanswered_attempts_store_in_one_batch(tmp_path: Pat
     assert answered.attempt["response_status"] == 200 and unanswered.attempt["response_status"] is None
     assert set(answered.attempt) == set(unanswered.attempt)
     async with sessionmaker() as db:
-        await store_outcomes(db, [answered.attempt, unanswered.attempt], [answered.update, unanswered.update])
+        attempts, updates = [answered.attempt, unanswered.attempt], [answered.update, unanswered.update]
+        await store_outcomes(db, OutcomeBatch.of(attempts, updates, sqlite=True))
         await db.commit()
     await engine.dispose()

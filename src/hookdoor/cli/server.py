@@ -53,6 +53,7 @@ def serve(
 
 def worker() -> None:
     """Run a delivery worker only (scale-out: several workers on one PostgreSQL)."""
+    from hookdoor.db.checkpoint import checkpointing
     from hookdoor.db.engine import create_engine, create_sessionmaker
     from hookdoor.db.migrate import upgrade
     from hookdoor.delivery.runner import running_worker
@@ -72,7 +73,8 @@ def worker() -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
-            async with running_worker(Worker(create_sessionmaker(engine), settings, Wakeup()), settings):
+            worker = Worker(create_sessionmaker(engine), settings, Wakeup())
+            async with checkpointing(settings.database_url), running_worker(worker, settings):
                 await stop.wait()
         finally:
             await engine.dispose()

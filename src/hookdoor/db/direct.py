@@ -132,14 +132,21 @@ class DirectStatement:
             return (await db.execute(self.statement, dict(row))).rowcount  # type: ignore[attr-defined]
         return driver.execute(self.sql, self.sqlite_parameters(row)).rowcount
 
-    async def execute_many(self, db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    def converted(self, rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+        """The rows as SQLite parameters: for a caller that converts them before taking the write lock."""
+        return [self.sqlite_parameters(row) for row in rows]
+
+    async def execute_many(
+        self, db: AsyncSession, rows: Sequence[Mapping[str, Any]], converted: list[list[Any]] | None = None
+    ) -> None:
+        """``converted``: the rows already converted by `converted` (used on SQLite only)."""
         if not rows:
             return
         driver = await sqlite_connection(db)
         if driver is None:
             await db.execute(self.statement, list(rows))
             return
-        driver.executemany(self.sql, [self.sqlite_parameters(row) for row in rows])
+        driver.executemany(self.sql, converted if converted is not None else self.converted(rows))
 
 
 class DirectSelect:

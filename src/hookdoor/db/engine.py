@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -19,6 +21,16 @@ def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-
     dbapi_connection.execute("PRAGMA journal_mode=WAL")
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
     dbapi_connection.execute("PRAGMA foreign_keys=ON")
+    # Checkpoints run in a thread (db/checkpoint.py), not inside a commit in the event loop.
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database URL; None for another backend or an in-memory database."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
 
 
 def create_engine(settings: Settings) -> AsyncEngine:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -145,12 +146,29 @@ async def claim_due(
     )
 
 
-async def store_outcomes(
-    db: AsyncSession, attempt_rows: Sequence[Mapping[str, Any]], delivery_updates: Sequence[Mapping[str, Any]]
-) -> None:
+@dataclass(frozen=True)
+class OutcomeBatch:
+    """Attempts and delivery updates to store together. On SQLite their parameters are converted
+    (JSON encoded...) when the batch is made, before the transaction: that transaction holds the
+    database's single write lock, which the API waits for meanwhile."""
+
+    attempts: Sequence[Mapping[str, Any]]
+    updates: Sequence[Mapping[str, Any]]
+    attempt_parameters: list[list[Any]] | None = None
+    update_parameters: list[list[Any]] | None = None
+
+    @classmethod
+    def of(cls, attempts: Sequence[Mapping[str, Any]], updates: Sequence[Mapping[str, Any]], *,
+           sqlite: bool) -> OutcomeBatch:
+        if not sqlite:
+            return cls(attempts, updates)
+        return cls(attempts, updates, _INSERT_ATTEMPTS.converted(attempts), _STORE_DELIVERY_OUTCOME.converted(updates))
+
+
+async def store_outcomes(db: AsyncSession, batch: OutcomeBatch) -> None:
     """One round trip each for all attempts and all delivery updates of a batch."""
-    await _INSERT_ATTEMPTS.execute_many(db, attempt_rows)
-    await _STORE_DELIVERY_OUTCOME.execute_many(db, delivery_updates)
+    await _INSERT_ATTEMPTS.execute_many(db, batch.attempts, batch.attempt_parameters)
+    await _STORE_DELIVERY_OUTCOME.execute_many(db, batch.updates, batch.update_parameters)
 
 
 def _upsert(

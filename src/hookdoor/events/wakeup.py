@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from hookdoor.db.engine import sqlite_file
 
 log = logging.getLogger(__name__)
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, fewer elsewhere
@@ -38,10 +38,10 @@ class Doorbell:
     @classmethod
     def for_database(cls, database_url: str) -> Doorbell | None:
         """The doorbell of a file database; None for other databases (or an in-memory one)."""
-        url = make_url(database_url)
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        database = sqlite_file(database_url)
+        if database is None:
             return None
-        folder = Path(url.database).resolve().with_name(Path(url.database).name + ".wakeup")
+        folder = database.resolve().with_name(database.name + ".wakeup")
         if len(str(folder / "0000000000.sock")) > MAX_SOCKET_PATH:
             log.warning("the database path is too long for a wake-up socket; workers in other processes will poll")
             return None

@@ -1,0 +1,34 @@
+"""WAL checkpoints happen in the checkpointer's thread, not inside a commit in the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import text
+
+from hookdoor.config import Settings
+from hookdoor.db.checkpoint import CHECKPOINT_EVERY_SECONDS, checkpointing
+from hookdoor.db.engine import create_engine
+
+ROWS, ROW_BYTES = 1500, 4000  # ~6 MB: past SQLite's default automatic checkpoint (1,000 pages)
+
+
+async def test_commits_leave_pages_in_the_log_until_the_checkpointer_copies_them(tmp_path: Path) -> None:
+    database = tmp_path / "wal.db"
+    url = f"sqlite:///{database}"
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (body BLOB)"))
+        for _ in range(ROWS // 100):
+            async with engine.begin() as connection:
+                for _ in range(100):
+                    await connection.execute(text("INSERT INTO t VALUES (randomblob(:n))"), {"n": ROW_BYTES})
+        assert database.stat().st_size < ROW_BYTES * 10  # no commit checkpointed: all of it is in the log
+
+        async with checkpointing(url):
+            await asyncio.sleep(CHECKPOINT_EVERY_SECONDS * 5)
+        assert database.stat().st_size > ROWS * ROW_BYTES  # copied into the database file
+    finally:
+        await engine.dispose()
