@@ -15,15 +15,16 @@ dictionary lookup per statement after the first.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import operator
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
@@ -99,6 +100,24 @@ async def sqlite_connection(db: AsyncSession) -> sqlite3.Connection | None:
     return info[_DRIVER]
 
 
+@contextlib.asynccontextmanager
+async def sqlite_snapshot(engine: AsyncEngine) -> AsyncIterator[sqlite3.Connection]:
+    """A read-only transaction on a pooled SQLite connection, outside SQLAlchemy's transactions and
+    so without the write lock they take: in WAL mode readers neither wait for the writer nor hold
+    it up. For reads whose results a later write transaction acts on (the worker's dispatch)."""
+    pooled = await engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        driver.execute("BEGIN")  # deferred: one consistent snapshot for every read, no lock
+        try:
+            yield driver
+        finally:
+            driver.execute("ROLLBACK")
+    finally:
+        pooled.close()
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_connection(session: Session, _transaction: Any) -> None:
     # The session's next transaction may run on another pooled connection.
@@ -138,15 +157,15 @@ class DirectStatement:
 
     async def execute_many(
         self, db: AsyncSession, rows: Sequence[Mapping[str, Any]], converted: list[list[Any]] | None = None
-    ) -> None:
-        """``converted``: the rows already converted by `converted` (used on SQLite only)."""
+    ) -> int:
+        """Run it for every row; the number of rows they matched in all. ``converted``: the rows
+        already converted by `converted` (used on SQLite only)."""
         if not rows:
-            return
+            return 0
         driver = await sqlite_connection(db)
         if driver is None:
-            await db.execute(self.statement, list(rows))
-            return
-        driver.executemany(self.sql, converted if converted is not None else self.converted(rows))
+            return (await db.execute(self.statement, list(rows))).rowcount  # type: ignore[attr-defined]
+        return driver.executemany(self.sql, converted if converted is not None else self.converted(rows)).rowcount
 
 
 class DirectSelect:
@@ -177,6 +196,10 @@ class DirectSelect:
         driver = await sqlite_connection(db)
         if driver is None:
             return [dict(row) for row in (await db.execute(self.statement, params)).mappings()]
+        return self.rows_on(driver, **params)
+
+    def rows_on(self, driver: sqlite3.Connection, **params: Any) -> list[dict[str, Any]]:
+        """The rows, read on a sqlite3 connection given directly (see `sqlite_snapshot`)."""
         return _converted(self._columns, driver.execute(self.sql, self._values(params)))
 
     async def first(self, db: AsyncSession, **params: Any) -> dict[str, Any] | None:

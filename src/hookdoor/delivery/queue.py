@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +35,9 @@ def _is_postgres(db: AsyncSession) -> bool:
 _UNDISPATCHED = select(events).where(events.c.dispatched.is_(False)).order_by(events.c.id).limit(bindparam("limit"))
 _UNDISPATCHED_SQLITE = DirectSelect(_UNDISPATCHED, raw_json=["object"])  # see payloads.event_object
 _WEBHOOK_DOCUMENTS = DirectSelect(select(webhooks.c.data), raw_json=["data"])
-_MARK_DISPATCHED = DirectStatement(update(events).where(events.c.id == bindparam("event_id")).values(dispatched=true()))
+_MARK_DISPATCHED = DirectStatement(
+    update(events).where(events.c.id == bindparam("event_id"), events.c.dispatched.is_(False)).values(dispatched=true())
+)
 _INSERT_DELIVERIES = DirectStatement(insert(deliveries), [column.key for column in deliveries.c])
 _INSERT_ATTEMPTS = DirectStatement(insert(attempts), [column.key for column in attempts.c if column.key != "id"])
 _STORE_DELIVERY_OUTCOME = DirectStatement(
@@ -56,8 +59,13 @@ async def undispatched_events(db: AsyncSession, limit: int) -> list[dict[str, An
     return [dict(row) for row in (await db.execute(statement, {"limit": limit})).mappings()]
 
 
-async def mark_dispatched(db: AsyncSession, event_ids: Sequence[str]) -> None:
-    await _MARK_DISPATCHED.execute_many(db, [{"event_id": event_id} for event_id in event_ids])
+def undispatched_in_snapshot(driver: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
+    return _UNDISPATCHED_SQLITE.rows_on(driver, limit=limit)
+
+
+async def mark_dispatched(db: AsyncSession, event_ids: Sequence[str]) -> int:
+    """How many of them this marked: fewer if another worker dispatched some first."""
+    return await _MARK_DISPATCHED.execute_many(db, [{"event_id": event_id} for event_id in event_ids])
 
 
 class WebhookDocuments:
@@ -71,6 +79,12 @@ class WebhookDocuments:
         rows = await _WEBHOOK_DOCUMENTS.rows(db)
         if await sqlite_connection(db) is None:  # parsed by SQLAlchemy
             return {(row["data"]["owner"], row["data"]["name"]): row["data"] for row in rows}
+        return self._parsed_documents(rows)
+
+    def load_from_snapshot(self, driver: sqlite3.Connection) -> dict[WebhookKey, dict[str, Any]]:
+        return self._parsed_documents(_WEBHOOK_DOCUMENTS.rows_on(driver))
+
+    def _parsed_documents(self, rows: list[dict[str, Any]]) -> dict[WebhookKey, dict[str, Any]]:
         parsed = {}
         for row in rows:
             text = row["data_json"]
@@ -80,8 +94,15 @@ class WebhookDocuments:
         return {(document["owner"], document["name"]): document for document in parsed.values()}
 
 
-async def insert_deliveries(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    await _INSERT_DELIVERIES.execute_many(db, rows)
+async def insert_deliveries(
+    db: AsyncSession, rows: Sequence[Mapping[str, Any]], converted: list[list[Any]] | None = None
+) -> None:
+    """``converted``: the rows converted beforehand by `converted_deliveries` (SQLite only)."""
+    await _INSERT_DELIVERIES.execute_many(db, rows, converted)
+
+
+def converted_deliveries(rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    return _INSERT_DELIVERIES.converted(rows)
 
 
 def _due() -> Any:
@@ -112,6 +133,14 @@ def _not_for(excluded: int) -> Any:
              deliveries.c.webhook_name == bindparam(f"excluded_name_{i}"))
         for i in range(excluded)
     ))
+
+
+_ANYTHING_DUE = DirectSelect(select(deliveries.c.id).where(_due()).limit(1))
+
+
+def anything_due_in_snapshot(driver: sqlite3.Connection, now: datetime) -> bool:
+    """Is any delivery due (a retry, one left pending, a lease run out)? Then a claim must run."""
+    return bool(_ANYTHING_DUE.rows_on(driver, now=now))
 
 
 @functools.cache

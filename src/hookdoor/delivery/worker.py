@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hookdoor.config import Settings
+from hookdoor.db.direct import sqlite_snapshot
 from hookdoor.db.tables import attempts, deliveries, events
 from hookdoor.db.types import utcnow
 from hookdoor.delivery import dispatcher, queue
@@ -164,7 +165,44 @@ class Worker:
         backlog (durable like the rest), so the deliveries made from them are leased at insert and sent
         from memory, instead of being written as pending and read back by a later claim."""
         async with self.db_lock:
+            if self.settings.is_sqlite:
+                busy = await self._dispatch_from_snapshot()
+                if busy is not None:
+                    return busy
             return await self._cycle()
+
+    async def _dispatch_from_snapshot(self) -> bool | None:
+        """SQLite, where the write lock is the database's only one: read the webhooks and the new
+        events, render and convert the deliveries all outside it, so that the transaction (which the
+        API's calls wait for) only writes; a cycle with nothing to do takes no write lock at all.
+        None when this way does not apply: some delivery is due (a claim must run), or another
+        worker dispatched some of these events meanwhile."""
+        now = utcnow()
+        free = self.settings.worker_concurrency - len(self.tasks)
+        events_limit = min(free, self.settings.worker_batch_size)
+        new_events: list[dict[str, Any]] = []
+        async with sqlite_snapshot(self.sessionmaker.kw["bind"]) as driver:
+            if queue.anything_due_in_snapshot(driver, now):
+                return None
+            self.webhooks = self.webhook_documents.load_from_snapshot(driver)
+            if events_limit > 0:
+                new_events = queue.undispatched_in_snapshot(driver, events_limit)
+        if not new_events:
+            self.held_back = self.held_back or events_limit <= 0
+            return False
+        planned = dispatcher.plan(new_events, list(self.webhooks.values()), now)
+        fresh, left_for_claim, held_back = self._lease_at_insert(planned, [], free, now)
+        converted = queue.converted_deliveries(planned)
+        event_ids = [event["id"] for event in new_events]
+        async with self.sessionmaker() as db:
+            if await queue.mark_dispatched(db, event_ids) != len(event_ids):
+                return None  # rolled back as the session closes
+            await queue.insert_deliveries(db, planned, converted)
+            await db.commit()
+        for delivery in fresh:
+            self._start(delivery)
+        self.held_back = self.held_back or held_back
+        return len(new_events) >= events_limit or left_for_claim
 
     async def _cycle(self) -> bool:
         now = utcnow()
