@@ -155,7 +155,8 @@ class Worker:
                 await self.wakeup.wait(self.settings.worker_poll_seconds)
 
     async def cycle(self) -> bool:
-        """Lease due deliveries and dispatch new events, in one transaction. True if there may be more
+        """Lease due deliveries and dispatch new events (on SQLite in short write transactions after
+        reading from a snapshot, on PostgreSQL in one transaction). True if there may be more
         to do at once: as many events dispatched as were asked for, as many deliveries leased as were
         asked for, or new deliveries left for a claim (ordered webhooks). Otherwise the loop waits to be
         woken: by a committed event, by stored outcomes (their slots are free again, and an ordered
@@ -166,32 +167,41 @@ class Worker:
         from memory, instead of being written as pending and read back by a later claim."""
         async with self.db_lock:
             if self.settings.is_sqlite:
-                busy = await self._dispatch_from_snapshot()
+                busy = await self._cycle_from_snapshot()
                 if busy is not None:
                     return busy
             return await self._cycle()
 
-    async def _dispatch_from_snapshot(self) -> bool | None:
+    async def _cycle_from_snapshot(self) -> bool | None:
         """SQLite, where the write lock is the database's only one: read the webhooks and the new
-        events, render and convert the deliveries all outside it, so that the transaction (which the
-        API's calls wait for) only writes; a cycle with nothing to do takes no write lock at all.
-        None when this way does not apply: some delivery is due (a claim must run), or another
-        worker dispatched some of these events meanwhile."""
+        events, render and convert the deliveries all outside it, so that the transactions (which
+        the API's calls wait for) only write; a due delivery is leased in a short transaction of its
+        own; a cycle with nothing to do takes no write lock at all. None when another worker
+        dispatched some of these events meanwhile: the general way then starts over."""
         now = utcnow()
         free = self.settings.worker_concurrency - len(self.tasks)
-        events_limit = min(free, self.settings.worker_batch_size)
+        limit = min(free, self.settings.worker_batch_size)
         new_events: list[dict[str, Any]] = []
         async with sqlite_snapshot(self.sessionmaker.kw["bind"]) as driver:
-            if queue.anything_due_in_snapshot(driver, now):
-                return None
+            due = queue.anything_due_in_snapshot(driver, now)
             self.webhooks = self.webhook_documents.load_from_snapshot(driver)
-            if events_limit > 0:
-                new_events = queue.undispatched_in_snapshot(driver, events_limit)
+            if limit > 0:
+                new_events = queue.undispatched_in_snapshot(driver, limit)
+        claimed, more_due = [], False
+        if due and limit > 0:
+            async with self.sessionmaker() as db:
+                claimed, more_due = await self._claim(db, now, limit)
+                await db.commit()
+            for delivery in claimed:
+                self._start(delivery)
+        events_limit = min(free - len(claimed), self.settings.worker_batch_size)
+        left = len(new_events) > max(0, events_limit)  # read, but no room to send them this time
+        new_events = new_events[:max(0, events_limit)]
         if not new_events:
             self.held_back = self.held_back or events_limit <= 0
-            return False
+            return more_due
         planned = dispatcher.plan(new_events, list(self.webhooks.values()), now)
-        fresh, left_for_claim, held_back = self._lease_at_insert(planned, [], free, now)
+        fresh, left_for_claim, held_back = self._lease_at_insert(planned, [], free - len(claimed), now)
         converted = queue.converted_deliveries(planned)
         event_ids = [event["id"] for event in new_events]
         async with self.sessionmaker() as db:
@@ -201,8 +211,25 @@ class Worker:
             await db.commit()
         for delivery in fresh:
             self._start(delivery)
-        self.held_back = self.held_back or held_back
-        return len(new_events) >= events_limit or left_for_claim
+        self.held_back = self.held_back or held_back or left
+        return more_due or len(new_events) >= events_limit or left_for_claim
+
+    async def _claim(self, db: AsyncSession, now: datetime, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Lease up to ``limit`` due deliveries (fewer if the webhooks' concurrency limits leave less
+        room). Returns them, and whether more may be due that room allows now (so: cycle again)."""
+        excluding = self.limits.saturated(self.webhooks)
+        claim_limit = min(limit, self.limits.room(self.webhooks))
+        leased = await queue.claim_due(
+            db, worker=self.id, now=now, limit=claim_limit, lease=self.lease, excluding=excluding
+        )
+        claimed_all = len(leased) >= claim_limit  # more may be due
+        claimed = await self._give_back_excess(db, leased)
+        # When the claim was cut short by the webhooks' concurrency limits, only a finished send
+        # makes room: the flush that stores it wakes the loop (held_back), not an immediate cycle.
+        self.held_back = (
+            self.held_back or bool(excluding) or claimed_all or any(delivery["ordered"] for delivery in claimed)
+        )
+        return claimed, claimed_all and claim_limit == limit
 
     async def _cycle(self) -> bool:
         now = utcnow()
@@ -211,17 +238,11 @@ class Worker:
         claimed: list[dict[str, Any]] = []
         fresh: list[dict[str, Any]] = []
         new_events: list[dict[str, Any]] = []
-        left_for_claim = held_back = claimed_all = False
+        left_for_claim = held_back = more_due = False
         async with self.sessionmaker() as db:
             self.webhooks = await self.webhook_documents.load(db)
-            excluding = self.limits.saturated(self.webhooks)
-            claim_limit = min(limit, self.limits.room(self.webhooks))
             if limit > 0:  # what was due before this cycle's events goes first
-                leased = await queue.claim_due(
-                    db, worker=self.id, now=now, limit=claim_limit, lease=self.lease, excluding=excluding
-                )
-                claimed_all = len(leased) >= claim_limit  # more may be due
-                claimed = await self._give_back_excess(db, leased)
+                claimed, more_due = await self._claim(db, now, limit)
             events_limit = min(free - len(claimed), self.settings.worker_batch_size)
             if events_limit > 0:
                 new_events = await queue.undispatched_events(db, events_limit)
@@ -236,13 +257,8 @@ class Worker:
         for delivery in fresh:
             self._start(delivery)
         more_events = events_limit > 0 and len(new_events) >= events_limit
-        self.held_back = (
-            self.held_back or held_back or bool(excluding) or limit <= 0 or events_limit <= 0
-            or claimed_all or any(delivery["ordered"] for delivery in claimed)
-        )
-        # When the claim was cut short by the webhooks' concurrency limits, only a finished send
-        # makes room: the flush that stores it wakes the loop (held_back), not an immediate cycle.
-        return more_events or left_for_claim or (claimed_all and claim_limit == limit)
+        self.held_back = self.held_back or held_back or limit <= 0 or events_limit <= 0
+        return more_events or left_for_claim or more_due
 
     def _lease_at_insert(
         self, planned: list[dict[str, Any]], claimed: list[dict[str, Any]], room: int, now: datetime
