@@ -648,7 +648,9 @@ async def bare_latency(args: argparse.Namespace, receiver: ReceiverClient, sampl
 # ---- 3. request-path overhead ------------------------------------------------------------------------
 
 async def overhead(args: argparse.Namespace, api: Api, receiver: ReceiverClient, user: dict[str, Any],
-                   hooks: list[str]) -> dict[str, Any]:
+                   hooks: list[str], pace_rate: float | None = None) -> dict[str, Any]:
+    """Sequential update-user calls with 0 and with 10 webhooks: back to back, or started at most
+    ``pace_rate`` per second (a call that takes longer delays the next)."""
     url = f"{api.base}/api/update-user"
     timings: dict[int, list[float]] = {0: [], 10: []}
     per_round: list[dict[str, float]] = []
@@ -666,6 +668,8 @@ async def overhead(args: argparse.Namespace, api: Api, receiver: ReceiverClient,
             async with api.http.post(url, params={"id": f"built-in/{user['name']}"}, json=body) as response:
                 answer = await response.json()
             phase.append(time.perf_counter() - started)
+            if pace_rate:
+                await asyncio.sleep(max(0.0, started + 1 / pace_rate - time.perf_counter()))
             if answer.get("status") != "ok":
                 raise RuntimeError(f"update-user failed during the overhead test: {answer}")
         timings[n_hooks].extend(phase)
@@ -687,7 +691,8 @@ async def overhead(args: argparse.Namespace, api: Api, receiver: ReceiverClient,
     await api.set_enabled(hooks, False)
     none, ten = summary_ms(timings[0]), summary_ms(timings[10])
     return {
-        "calls_per_phase": args.overhead_calls, "rounds": args.overhead_rounds, "none": none, "ten": ten,
+        "calls_per_phase": args.overhead_calls, "rounds": args.overhead_rounds, "pace_rate": pace_rate,
+        "none": none, "ten": ten,
         "ratio_mean": ten["mean"] / none["mean"], "ratio_p50": ten["p50"] / none["p50"],
         "ratio_p99": ten["p99"] / none["p99"], "per_round": per_round,
     }
@@ -781,8 +786,12 @@ async def serve_phases(args: argparse.Namespace, work: Path, http: aiohttp.Clien
               "update-user calls with 0 and with 10 webhooks", flush=True)
         await api.set_enabled(["latency"], False)
         out["overhead"] = ov = await overhead(args, api, receiver, users[0], overhead_hooks)
-        print(f"      mean {_fmt(ov['none']['mean'], 2)} ms -> {_fmt(ov['ten']['mean'], 2)} ms, "
+        print(f"      back to back: mean {_fmt(ov['none']['mean'], 2)} ms -> {_fmt(ov['ten']['mean'], 2)} ms, "
               f"ratio {_fmt(ov['ratio_mean'], 3)}", flush=True)
+        out["overhead_paced"] = ov = await overhead(args, api, receiver, users[0], overhead_hooks,
+                                                    pace_rate=args.overhead_pace_rate)
+        print(f"      paced at {args.overhead_pace_rate:g} calls/s: mean {_fmt(ov['none']['mean'], 2)} ms -> "
+              f"{_fmt(ov['ten']['mean'], 2)} ms, ratio {_fmt(ov['ratio_mean'], 3)}", flush=True)
     CHILDREN.stop("serve-worker")
     CHILDREN.stop("serve")
     await receiver.wait_quiet()
@@ -870,7 +879,8 @@ def report(results: dict[str, Any], command: str) -> str:
         f"| {TARGETS['throughput']} | {tp_rate:,.0f} deliveries/s (middle 80 %), all {tp['expected']:,} succeeded "
         f"with one attempt each: {'yes' if tp['db']['all_ok'] else 'NO'} | {verdict(tp_met)} |",
         *(latency_target_row(name, phases["latency"]) for name, phases in layouts.items()),
-        *(overhead_target_row(name, phases["overhead"]) for name, phases in layouts.items()),
+        *(overhead_target_row(name, ov) for name, phases in layouts.items()
+          for ov in (phases["overhead"], phases.get("overhead_paced")) if ov),
         "",
         "## 1. Throughput of one worker process",
         "",
@@ -950,12 +960,29 @@ def latency_target_row(layout: str, lat: dict[str, Any]) -> str:
 
 
 def overhead_target_row(layout: str, ov: dict[str, Any]) -> str:
-    return (f"| {TARGETS['overhead']} ({LAYOUT_NAMES[layout]}) | ratio of means {ov['ratio_mean']:.3f} "
+    return (f"| {TARGETS['overhead']} ({LAYOUT_NAMES[layout]}, {_calls(ov)}) | ratio of means {ov['ratio_mean']:.3f} "
             f"(p50 {ov['ratio_p50']:.3f}, p99 {ov['ratio_p99']:.3f}) | {verdict(ov['ratio_mean'] <= 1.1)} |")
+
+
+def _calls(ov: dict[str, Any]) -> str:
+    return f"calls paced at {ov['pace_rate']:g}/s" if ov.get("pace_rate") else "calls back to back"
+
+
+def overhead_section(ov: dict[str, Any]) -> list[str]:
+    return [
+        f"### {_calls(ov).capitalize()}",
+        "",
+        *summary_table("webhooks", [row("0", ov["none"]), row("10", ov["ten"])]),
+        f"Ratio 10 / 0: mean {ov['ratio_mean']:.3f}, p50 {ov['ratio_p50']:.3f}, p99 {ov['ratio_p99']:.3f}. "
+        "Per-phase means (ms), in order: "
+        + ", ".join(f"{p['webhooks']}: {p['mean_ms']:.2f}" for p in ov["per_round"]) + ".",
+        "",
+    ]
 
 
 def layout_sections(results: dict[str, Any], layout: str, phases: dict[str, Any], letter: str) -> list[str]:
     lat, low, ov, cap = (phases[k] for k in ("latency", "latency_low", "overhead", "capacity"))
+    paced = phases.get("overhead_paced")
     return [
         f"## 2{letter}. Event-to-delivery latency at a steady rate: {LAYOUT_NAMES[layout]}",
         "",
@@ -979,13 +1006,13 @@ def layout_sections(results: dict[str, Any], layout: str, phases: dict[str, Any]
         f"phase, {ov['rounds']} rounds, each round one phase with 0 and one with 10 enabled webhooks (all 10 "
         "subscribed to `update-user`, pointing at the receiver), order alternating per round (ABBA) to cancel "
         "drift; between phases the webhooks are enabled/disabled through the API and the deliveries of a "
-        "10-webhook phase are all received before the next phase. Latency in ms (client-side, per call):",
+        "10-webhook phase are all received before the next phase. Back to back, each call starts when the "
+        "previous one is answered: the 10 webhooks then ask the worker for ten times the API's top call rate in "
+        "deliveries. Paced, calls start at most at the given rate (the rate of section 2's low run gives 10 x "
+        "that in deliveries). Latency in ms (client-side, per call):",
         "",
-        *summary_table("webhooks", [row("0", ov["none"]), row("10", ov["ten"])]),
-        f"Ratio 10 / 0: mean {ov['ratio_mean']:.3f}, p50 {ov['ratio_p50']:.3f}, p99 {ov['ratio_p99']:.3f}. "
-        "Per-phase means (ms), in order: "
-        + ", ".join(f"{p['webhooks']}: {p['mean_ms']:.2f}" for p in ov["per_round"]) + ".",
-        "",
+        *overhead_section(ov),
+        *(overhead_section(paced) if paced else []),
     ]
 
 
@@ -1050,6 +1077,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=20, help="users the latency run updates in turn")
     parser.add_argument("--overhead-calls", type=int, help="calls per overhead phase (default 100, quick 50)")
     parser.add_argument("--overhead-rounds", type=int, help="rounds of the overhead test (default 6, quick 2)")
+    parser.add_argument("--overhead-pace-rate", type=float, default=50.0,
+                        help="calls/s of the overhead test's paced run (default 50)")
     parser.add_argument("--output", help="Markdown report (default docs/benchmarks.md; none with --quick)")
     parser.add_argument("--json", help="also write the raw results as JSON here")
     parser.add_argument("--from-json", help="only re-render the report of a run saved with --json")
