@@ -81,10 +81,9 @@ class EndpointLimits:
         return [key for key, count in self.in_flight.items() if count >= max_concurrency(webhooks.get(key))]
 
     def room(self, webhooks: Mapping[WebhookKey, Mapping[str, Any]]) -> int:
-        """How many more deliveries all webhooks together may have in flight now, plus the default
-        allowance for deliveries of webhooks deleted since: more would be claimed only to go back."""
+        """How many more deliveries all these webhooks together may have in flight now."""
         free = (max_concurrency(webhook) - self.in_flight.get(key, 0) for key, webhook in webhooks.items())
-        return sum(max(0, n) for n in free) + DEFAULT_MAX_CONCURRENCY
+        return sum(max(0, n) for n in free)
 
     async def wait_for_rate(self, key: WebhookKey, webhook: Mapping[str, Any]) -> None:
         rate = float(webhook.get("rateLimit") or 0)
@@ -217,8 +216,14 @@ class Worker:
     async def _claim(self, db: AsyncSession, now: datetime, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Lease up to ``limit`` due deliveries (fewer if the webhooks' concurrency limits leave less
         room). Returns them, and whether more may be due that room allows now (so: cycle again)."""
+        room = self.limits.room(self.webhooks)
+        if self.webhooks and room == 0:  # every webhook at its limit: nothing claimed could be sent
+            self.held_back = True
+            return [], False
         excluding = self.limits.saturated(self.webhooks)
-        claim_limit = min(limit, self.limits.room(self.webhooks))
+        # More would be claimed only to go back; the default allowance is for deliveries of webhooks
+        # deleted since (they are settled as failed at once).
+        claim_limit = min(limit, room + DEFAULT_MAX_CONCURRENCY)
         leased = await queue.claim_due(
             db, worker=self.id, now=now, limit=claim_limit, lease=self.lease, excluding=excluding
         )
@@ -457,6 +462,7 @@ class Worker:
         last_purge = 0.0
         while not stopping.is_set():
             try:
+                await self._release_expired_leases()
                 await self._measure_queue()
                 if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
                     async with self.db_lock:
@@ -466,6 +472,14 @@ class Worker:
                 log.exception("worker maintenance failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), MAINTENANCE_SECONDS)
+
+    async def _release_expired_leases(self) -> None:
+        async with self.db_lock, self.sessionmaker() as db:
+            released = await queue.release_expired_leases(db, utcnow())
+            await db.commit()
+        if released:
+            log.warning("%d deliveries whose lease ran out are pending again", released)
+            self.wakeup.notify_local()
 
     async def _measure_queue(self) -> None:
         if self.metrics is None:
