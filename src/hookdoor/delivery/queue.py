@@ -233,6 +233,17 @@ def _success_upsert(dialect: Any) -> Any:
     )
 
 
+_GIVE_BACK = DirectStatement(
+    update(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
+    .values(state=literal_column("'pending'"), lease_owner=null(), lease_expires_at=null())
+)
+
+
+async def give_back(db: AsyncSession, delivery_ids: Sequence[str]) -> None:
+    """Leased deliveries this worker will not send now: pending again, for later or another worker."""
+    await _GIVE_BACK.execute_many(db, [{"delivery_id": delivery_id} for delivery_id in delivery_ids])
+
+
 _RECORD_SUCCESSES_SQLITE = DirectStatement(_success_upsert(sqlite))
 _RECORD_SUCCESSES_POSTGRES = DirectStatement(_success_upsert(postgresql))
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hookdoor.config import Settings
@@ -305,10 +305,7 @@ class Worker:
             kept.append(delivery)
         if excess:
             self.held_back = True
-            await db.execute(
-                update(deliveries).where(deliveries.c.id.in_(excess))
-                .values(state="pending", lease_owner=None, lease_expires_at=None)
-            )
+            await queue.give_back(db, excess)
         return kept
 
     def _start(self, delivery: dict[str, Any]) -> None:
