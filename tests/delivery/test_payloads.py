@@ -79,3 +79,18 @@ def test_payload_filter_and_creation_time() -> None:
     now = datetime.now(UTC)
     assert len(plan([EVENT], [WEBHOOK, {**WEBHOOK, "name": "v", "filter": {"object.type": "x"}}], now)) == 1
     assert plan([EVENT], [{**WEBHOOK, "createdTime": "2026-06-01T00:00:00.000Z"}], now) == []
+
+
+def test_webhooks_alike_share_a_body_and_others_get_their_own() -> None:
+    now = datetime.now(UTC)
+    alike = [{**WEBHOOK, "name": f"w{i}"} for i in range(3)]
+    own = [{**WEBHOOK, "name": "fields", "objectFields": ["name"]},
+           {**WEBHOOK, "name": "casdoor", "payloadFormat": "casdoor"},
+           {**WEBHOOK, "name": "form", "contentType": "application/x-www-form-urlencoded"},
+           {**WEBHOOK, "name": "token", "tokenFields": ["email"]},
+           {**WEBHOOK, "name": "extended", "isUserExtended": True}]
+    rows = {row["webhook_name"]: row["payload"] for row in plan([EVENT], alike + own, now)}
+    for webhook in alike + own:  # each exactly what rendering for that webhook alone gives
+        assert rows[webhook["name"]] == payloads.body(EVENT, webhook).decode()
+    assert len({rows[webhook["name"]] for webhook in alike}) == 1
+    assert len({rows[webhook["name"]] for webhook in own} | {rows["w0"]}) == len(own) + 1

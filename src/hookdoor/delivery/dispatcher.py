@@ -74,15 +74,19 @@ def delivery_row(
 def plan(events: Iterable[dict[str, Any]], webhooks: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """One delivery per (event, subscribed webhook), its payload rendered in the webhook's format.
     A webhook gets only events from after its creation, even if they were dispatched after it."""
-    since = [
-        (webhook, parse_rfc3339(webhook.get("createdTime") or "")) for webhook in webhooks if webhook.get("isEnabled")
+    enabled = [
+        (webhook, parse_rfc3339(webhook.get("createdTime") or ""), payloads.shape(webhook))
+        for webhook in webhooks if webhook.get("isEnabled")
     ]
     rows = []
     for event in events:
-        for webhook, created in since:
+        bodies: dict[str, bytes] = {}  # by shape: ten webhooks alike render an event once
+        for webhook, created, shape in enabled:
             if (created and event["created_at"] < created) or not subscribes(webhook, event):
                 continue
             if webhook.get("filter") and not passes_filter(webhook, payloads.hookdoor_payload(event, webhook)):
                 continue
-            rows.append(delivery_row(event, webhook, payloads.body(event, webhook), now))
+            if shape not in bodies:
+                bodies[shape] = payloads.body(event, webhook)
+            rows.append(delivery_row(event, webhook, bodies[shape], now))
     return rows

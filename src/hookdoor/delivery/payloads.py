@@ -15,6 +15,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 CLOUDEVENTS_TYPE_PREFIX = "io.hookdoor."
+# Every webhook field the rendering below reads: webhooks equal in these get the same bytes for an
+# event, rendered once (see `shape`). A new field read here must be added.
+SHAPING_FIELDS = ("payloadFormat", "contentType", "objectFields", "tokenFields", "isUserExtended")
+
+
+def shape(webhook: Mapping[str, Any]) -> str:
+    """A key equal for webhooks whose bodies for the same event are equal."""
+    return json.dumps([webhook.get(field) for field in SHAPING_FIELDS])
 
 
 def _user(event: Mapping[str, Any]) -> dict[str, Any] | None:
