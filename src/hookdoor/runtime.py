@@ -1,8 +1,13 @@
-"""Process-wide tuning for a long-running Hookdoor process (`hookdoor serve`, `hookdoor worker`)."""
+"""Process-wide helpers for a long-running Hookdoor process (`hookdoor serve`, `hookdoor worker`):
+tuning, and background loops that live as long as a block."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 # CPython runs a young-generation collection every 700 net allocations of container objects. A server
 # allocates a handful of dicts per request or delivery and frees nearly all of them by reference
@@ -19,3 +24,15 @@ def tune_garbage_collector() -> None:
     gc.freeze()
     _, middle, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, oldest)
+
+
+@contextlib.asynccontextmanager
+async def in_background(loop: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run ``loop`` as a task while the block runs; cancel it, and wait for it, when the block ends."""
+    task = asyncio.create_task(loop, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

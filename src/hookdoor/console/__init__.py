@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hookdoor.console.web import HERE
+from hookdoor.runtime import in_background
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 600.0
@@ -31,15 +31,8 @@ async def _purge_loop(app: FastAPI) -> None:
         await asyncio.sleep(PURGE_EVERY_SECONDS)
 
 
-@contextlib.asynccontextmanager
-async def _purging(app: FastAPI) -> AsyncIterator[None]:
-    task = asyncio.create_task(_purge_loop(app), name="hookdoor-inspector-purge")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+def _purging(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
+    return in_background(_purge_loop(app), "hookdoor-inspector-purge")
 
 
 def install(app: FastAPI) -> None:

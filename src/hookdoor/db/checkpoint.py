@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from hookdoor.db.engine import sqlite_file
+from hookdoor.runtime import in_background
 
 log = logging.getLogger(__name__)
 CHECKPOINT_EVERY_SECONDS = 0.1
@@ -44,13 +45,10 @@ async def checkpointing(database_url: str) -> AsyncIterator[None]:
         return
     connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=RESTART_WAIT_SECONDS)
     log_file = path.with_name(path.name + "-wal")
-    task = asyncio.create_task(_checkpoint_loop(connection, log_file), name="hookdoor-wal-checkpoint")
     try:
-        yield
+        async with in_background(_checkpoint_loop(connection, log_file), "hookdoor-wal-checkpoint"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         connection.close()
 
 
