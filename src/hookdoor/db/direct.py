@@ -2,7 +2,8 @@
 
 SQLAlchemy processes every statement and every bound and result value in Python (cache keys,
 execution contexts, type processors, row objects): about 60 µs per small statement through
-`AsyncSession` here, two to five times SQLite's own work on it. For the statements every API call
+`AsyncSession` here (four small SELECTs in one transaction: 380 µs of CPU through it, 131 µs straight
+on the driver), several times SQLite's own work on it. For the statements every API call
 and every delivery batch runs, a `DirectStatement` or `DirectSelect` is compiled by SQLAlchemy once,
 from the same `Table` objects as everything else, and then run on the sqlite3 connection under the
 session's transaction, converting values the way SQLAlchemy stores them (UTC datetimes as

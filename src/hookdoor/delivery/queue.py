@@ -2,7 +2,8 @@
 
 Works on SQLite and PostgreSQL. On PostgreSQL, claims take row locks with ``FOR UPDATE SKIP LOCKED``
 so several workers share the queue without sending anything twice; a lease that expires (a worker
-died mid-send) makes the delivery claimable again, under the same id and so the same webhook-id.
+died mid-send) is released by a worker's upkeep, which makes the delivery pending and claimable
+again, under the same id and so the same webhook-id.
 """
 
 from __future__ import annotations
