@@ -71,22 +71,34 @@ def delivery_row(
     }
 
 
-def plan(events: Iterable[dict[str, Any]], webhooks: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """One delivery per (event, subscribed webhook), its payload rendered in the webhook's format.
-    A webhook gets only events from after its creation, even if they were dispatched after it."""
-    enabled = [
-        (webhook, parse_rfc3339(webhook.get("createdTime") or ""), payloads.shape(webhook))
-        for webhook in webhooks if webhook.get("isEnabled")
-    ]
-    rows = []
-    for event in events:
+class Planner:
+    """The deliveries of events to a set of webhooks, event by event (the webhooks' creation times and
+    payload shapes are worked out once). A webhook gets only events from after its creation, even if
+    they were dispatched after it."""
+
+    def __init__(self, webhooks: Iterable[dict[str, Any]], now: datetime) -> None:
+        self.now = now
+        self._enabled = [
+            (webhook, parse_rfc3339(webhook.get("createdTime") or ""), payloads.shape(webhook))
+            for webhook in webhooks if webhook.get("isEnabled")
+        ]
+
+    def deliveries(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """One delivery per subscribed webhook, its payload rendered in the webhook's format."""
+        rows = []
         bodies: dict[str, bytes] = {}  # by shape: ten webhooks alike render an event once
-        for webhook, created, shape in enabled:
+        for webhook, created, shape in self._enabled:
             if (created and event["created_at"] < created) or not subscribes(webhook, event):
                 continue
             if webhook.get("filter") and not passes_filter(webhook, payloads.hookdoor_payload(event, webhook)):
                 continue
             if shape not in bodies:
                 bodies[shape] = payloads.body(event, webhook)
-            rows.append(delivery_row(event, webhook, bodies[shape], now))
-    return rows
+            rows.append(delivery_row(event, webhook, bodies[shape], self.now))
+        return rows
+
+
+def plan(events: Iterable[dict[str, Any]], webhooks: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The deliveries of all these events."""
+    planner = Planner(webhooks, now)
+    return [row for event in events for row in planner.deliveries(event)]

@@ -178,12 +178,12 @@ class Worker:
         now = utcnow()
         free = self.settings.worker_concurrency - len(self.tasks)
         limit = min(free, self.settings.worker_batch_size)
-        new_events: list[dict[str, Any]] = []
+        read: list[dict[str, Any]] = []
         async with sqlite_snapshot(self.sessionmaker.kw["bind"]) as driver:
             due = queue.anything_due_in_snapshot(driver, now)
             self.webhooks = self.webhook_documents.load_from_snapshot(driver)
             if limit > 0:
-                new_events = queue.undispatched_in_snapshot(driver, limit)
+                read = queue.undispatched_in_snapshot(driver, limit)
         claimed, more_due = [], False
         if due and limit > 0:
             async with self.sessionmaker() as db:
@@ -192,12 +192,12 @@ class Worker:
             for delivery in claimed:
                 self._start(delivery)
         events_limit = min(free - len(claimed), self.settings.worker_batch_size)
-        left = len(new_events) > max(0, events_limit)  # read, but no room to send them this time
-        new_events = new_events[:max(0, events_limit)]
+        room = min(free - len(claimed), self._room_to_dispatch())
+        new_events, planned, left = self._plan_within_room(read[:max(0, events_limit)], room, now)
+        left = left or len(read) > events_limit  # read, but no room to send them this time
         if not new_events:
-            self.held_back = self.held_back or events_limit <= 0
+            self.held_back = self.held_back or left or events_limit <= 0
             return more_due
-        planned = dispatcher.plan(new_events, list(self.webhooks.values()), now)
         fresh, left_for_claim, held_back = self._lease_at_insert(planned, [], free - len(claimed), now)
         converted = queue.converted_deliveries(planned)
         event_ids = [event["id"] for event in new_events]
@@ -209,7 +209,8 @@ class Worker:
         for delivery in fresh:
             self._start(delivery)
         self.held_back = self.held_back or held_back or left
-        return more_due or len(new_events) >= events_limit or left_for_claim
+        full_batch = len(new_events) < len(read) and not left
+        return more_due or full_batch or len(new_events) >= events_limit or left_for_claim
 
     async def _claim(self, db: AsyncSession, now: datetime, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Lease up to ``limit`` due deliveries (fewer if the webhooks' concurrency limits leave less
@@ -240,18 +241,24 @@ class Worker:
         limit = min(free, self.settings.worker_batch_size)
         claimed: list[dict[str, Any]] = []
         fresh: list[dict[str, Any]] = []
+        read: list[dict[str, Any]] = []
         new_events: list[dict[str, Any]] = []
-        left_for_claim = held_back = more_due = False
+        planned: list[dict[str, Any]] = []
+        left_for_claim = held_back = out_of_room = more_due = False
         async with self.sessionmaker() as db:
             self.webhooks = await self.webhook_documents.load(db)
             if limit > 0:  # what was due before this cycle's events goes first
                 claimed, more_due = await self._claim(db, now, limit)
             events_limit = min(free - len(claimed), self.settings.worker_batch_size)
             if events_limit > 0:
-                new_events = await queue.undispatched_events(db, events_limit)
+                read = await queue.undispatched_events(db, events_limit)
+                room = min(free, self._room_to_dispatch()) - len(claimed)
+                new_events, planned, out_of_room = self._plan_within_room(read, room, now)
             if new_events:
-                planned = dispatcher.plan(new_events, list(self.webhooks.values()), now)
-                fresh, left_for_claim, held_back = self._lease_at_insert(planned, claimed, free - len(claimed), now)
+                fresh, left_for_claim, some_left_pending = self._lease_at_insert(
+                    planned, claimed, free - len(claimed), now
+                )
+                held_back = some_left_pending
                 await queue.insert_deliveries(db, planned)
                 await queue.mark_dispatched(db, [event["id"] for event in new_events])
             await db.commit()
@@ -259,9 +266,45 @@ class Worker:
             self._start(delivery)
         for delivery in fresh:
             self._start(delivery)
-        more_events = events_limit > 0 and len(new_events) >= events_limit
-        self.held_back = self.held_back or held_back or limit <= 0 or events_limit <= 0
+        full_batch = len(new_events) < len(read) and not out_of_room
+        more_events = events_limit > 0 and (len(new_events) >= events_limit or full_batch)
+        self.held_back = self.held_back or held_back or out_of_room or limit <= 0 or events_limit <= 0
         return more_events or left_for_claim or more_due
+
+    def _plan_within_room(
+        self, events: list[dict[str, Any]], room: int, now: datetime
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+        """The first of these events whose deliveries fit in ``room`` (the sends this worker may start
+        now) and in one batch, those deliveries, and whether events were left for lack of room.
+
+        Deliveries to a webhook already at its concurrency limit do not count against the room: a
+        stuck endpoint must not hold up the others' events. The events left stay undispatched (the
+        backlog) until finished sends make room; dispatched anyway, a batch of events to ten webhooks
+        became ten times as many deliveries, written as pending in one long write transaction only to
+        be claimed back later. An event with more deliveries than the room or the batch is taken alone
+        when there is any room, so that nothing is left behind for ever."""
+        if room <= 0:
+            return [], [], bool(events)
+        planner = dispatcher.Planner(self.webhooks.values(), now)
+        saturated = set(self.limits.saturated(self.webhooks))
+        taken: list[dict[str, Any]] = []
+        planned: list[dict[str, Any]] = []
+        counted = 0
+        for event in events:
+            rows = planner.deliveries(event)
+            counting = sum((row["webhook_owner"], row["webhook_name"]) not in saturated for row in rows)
+            if taken and counted + counting > room:
+                return taken, planned, True
+            if taken and len(planned) + len(rows) > self.settings.worker_batch_size:
+                break
+            taken.append(event)
+            planned.extend(rows)
+            counted += counting
+        return taken, planned, False
+
+    def _room_to_dispatch(self) -> int:
+        enabled = {key: webhook for key, webhook in self.webhooks.items() if webhook.get("isEnabled")}
+        return self.limits.room(enabled)
 
     def _lease_at_insert(
         self, planned: list[dict[str, Any]], claimed: list[dict[str, Any]], room: int, now: datetime
