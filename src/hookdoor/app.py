@@ -7,11 +7,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookdoor import system_endpoints
@@ -108,7 +110,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("internal server error; the details are in the server log"), status_code=500)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, worker_metrics: Path | None = None) -> FastAPI:
+    """The application. ``worker_metrics``: the folder where the worker that `serve` runs as a child
+    process writes its delivery metrics (served on /api/metrics with this process's own)."""
     settings = settings or Settings()
     app = FastAPI(
         title="Hookdoor",
@@ -123,7 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = _services(settings)
     app.state.metrics_registry = CollectorRegistry()
     app.state.http_metrics = HttpMetrics(app.state.metrics_registry)
-    app.state.delivery_metrics = DeliveryMetrics(app.state.metrics_registry)
+    if worker_metrics is None:
+        app.state.delivery_metrics = DeliveryMetrics(app.state.metrics_registry)
+    else:
+        MultiProcessCollector(app.state.metrics_registry, path=str(worker_metrics))
     app.state.target_policy = TargetPolicy.from_strings(settings.allow_targets)
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
     _install_error_handlers(app)

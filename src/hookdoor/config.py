@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=300, ge=1)
 
     run_worker: bool = True
+    worker_process: bool | None = Field(
+        default=None,
+        description="`hookdoor serve` runs its worker as a child process (on a core of its own) instead of in "
+        "its own event loop; unset: a child process when the machine has two cores or more.",
+    )
+    worker_nice: int = Field(
+        default=10, ge=0, le=19,
+        description="The CPU niceness of that child process: when both want the CPU, the API goes first.",
+    )
 
     webhook_allow_targets: str = Field(
         default="",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from typing import Any
 
@@ -32,10 +33,11 @@ def serve(
     port: int = typer.Option(None, help="Port (default HOOKDOOR_PORT or 8000)"),
     no_worker: bool = typer.Option(False, "--no-worker", help="Serve the API only; run `hookdoor worker` elsewhere"),
 ) -> None:
-    """Run the API, the console and the delivery worker in one process."""
+    """Run the API, the console and the delivery worker (a child process on two cores or more)."""
     import uvicorn
 
     from hookdoor.app import create_app
+    from hookdoor.delivery.process import WorkerProcess, runs_in_child_process
     from hookdoor.runtime import tune_garbage_collector
 
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -43,26 +45,43 @@ def serve(
         overrides["run_worker"] = False
     settings = load_settings(**overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
+    worker_process = None
+    if runs_in_child_process(settings):
+        _migrate(settings)  # before the worker starts: it must not race `serve` to create the tables
+        worker_process = WorkerProcess(settings)
+        settings = settings.model_copy(update={"run_worker": False})
+    app = create_app(settings, worker_metrics=worker_process.metrics_dir if worker_process else None)
     tune_garbage_collector()
-    uvicorn.run(
-        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-        proxy_headers=False, log_level="info",
-    )
+    if worker_process:
+        worker_process.start()
+    try:
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
+            proxy_headers=False, log_level="info",
+        )
+    finally:
+        if worker_process:
+            worker_process.stop()
 
 
 def worker() -> None:
     """Run a delivery worker only (scale-out: several workers on one PostgreSQL)."""
+    from prometheus_client import CollectorRegistry
+
     from hookdoor.db.checkpoint import checkpointing
     from hookdoor.db.engine import create_engine, create_sessionmaker
     from hookdoor.db.migrate import upgrade
+    from hookdoor.delivery.metrics import DeliveryMetrics
+    from hookdoor.delivery.process import METRICS_DIR_VARIABLE, follow_parent
     from hookdoor.delivery.runner import running_worker
     from hookdoor.delivery.worker import Worker
     from hookdoor.events.wakeup import Wakeup
     from hookdoor.runtime import tune_garbage_collector
 
     settings = load_settings()
+    follow_parent(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    metrics = DeliveryMetrics(CollectorRegistry()) if os.environ.get(METRICS_DIR_VARIABLE) else None
 
     async def run() -> None:
         engine = create_engine(settings)
@@ -73,7 +92,7 @@ def worker() -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
-            worker = Worker(create_sessionmaker(engine), settings, Wakeup())
+            worker = Worker(create_sessionmaker(engine), settings, Wakeup(), metrics)
             async with checkpointing(settings.database_url), running_worker(worker, settings):
                 await stop.wait()
         finally:
@@ -86,13 +105,16 @@ def worker() -> None:
 
 def migrate() -> None:
     """Apply database migrations (the server also does this at start)."""
+    _migrate(load_settings())
+    typer.echo("database is up to date")
+
+
+def _migrate(settings: Any) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from hookdoor.cli.local import first_line, safe_url
     from hookdoor.db.engine import create_engine
     from hookdoor.db.migrate import upgrade
-
-    settings = load_settings()
 
     async def run() -> None:
         engine = create_engine(settings)
@@ -105,7 +127,6 @@ def migrate() -> None:
         asyncio.run(run())
     except (OSError, SQLAlchemyError) as exc:
         raise CliError(f"cannot migrate {safe_url(settings)}: {first_line(exc)}", UNREACHABLE) from None
-    typer.echo("database is up to date")
 
 
 def register(cli: typer.Typer) -> None:

@@ -1,4 +1,8 @@
-"""Delivery metrics on /api/metrics: queue depth, outcomes, attempt latency, failure streaks."""
+"""Delivery metrics on /api/metrics: queue depth, outcomes, attempt latency, failure streaks.
+
+A worker that `hookdoor serve` runs as its child process writes them to prometheus_client's
+multiprocess files (delivery/process.py); `serve` reads them from there. The gauges then show the
+value the worker set last ("mostrecent"), also across a restart of the worker."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ class DeliveryMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.queue_depth = Gauge(
             "hookdoor_delivery_queue_depth", "Deliveries waiting to be sent (pending or in flight)",
-            registry=registry,
+            registry=registry, multiprocess_mode="mostrecent",
         )
         self.outcomes = Counter(
             "hookdoor_deliveries_total", "Delivery attempts by outcome", ["outcome"], registry=registry
@@ -20,5 +24,5 @@ class DeliveryMetrics:
         )
         self.failure_streak = Gauge(
             "hookdoor_webhook_failure_streak", "Consecutive failed attempts per webhook", ["webhook"],
-            registry=registry,
+            registry=registry, multiprocess_mode="mostrecent",
         )

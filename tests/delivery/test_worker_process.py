@@ -1,0 +1,131 @@
+"""`hookdoor serve` runs its delivery worker as a child process: at a lower CPU priority, restarted
+when it exits, killed with `serve`, its metrics on `serve`'s /api/metrics."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.receiver import Receiver
+from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
+
+ALLOW = {"HOOKDOOR_WEBHOOK_ALLOW_TARGETS": "127.0.0.1"}
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def niceness(pid: int) -> int:
+    return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until(predicate, timeout: float = 15):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.05)
+    return predicate()
+
+
+def the_worker(server: ServerProcess) -> int:
+    assert server.process is not None
+    workers = wait_until(lambda: children_of(server.process.pid))
+    assert len(workers) == 1, workers
+    return workers[0]
+
+
+def deliver_one(admin: Api, receiver: Receiver, path: str) -> None:
+    before = len(receiver.matching(lambda a: a.path == path))
+    admin.get("get-organizations", owner="admin")
+    receiver.wait_for(lambda a: a.path == path, count=before + 1, timeout=20)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> ServerProcess:
+    env = {**ALLOW, "HOOKDOOR_WORKER_PROCESS": "true"}
+    server = ServerProcess(database_url=f"sqlite:///{tmp_path / 'h.db'}", workdir=tmp_path, env=env).start()
+    yield server
+    server.stop()
+
+
+def test_the_worker_is_a_child_at_a_lower_priority_and_its_metrics_reach_serve(
+    server: ServerProcess, receiver: Receiver
+) -> None:
+    worker = the_worker(server)
+    assert wait_until(lambda: niceness(worker) == niceness(os.getpid()) + 10)  # set by the child as it starts
+    admin = Api(server.url)
+    assert admin.login("admin", ADMIN_PASSWORD)["status"] == "ok"
+    path = f"/ok/{unique('child')}"
+    hook = {"owner": "built-in", "name": unique("hook"), "url": receiver.url(path), "events": ["get-organizations"]}
+    assert admin.post("add-webhook", hook)["status"] == "ok"
+    deliver_one(admin, receiver, path)
+
+    def succeeded_metric() -> float:
+        text = admin.http.get(f"{admin.base_url}/api/metrics", timeout=10).text
+        sample = 'hookdoor_deliveries_total{outcome="succeeded"}'
+        lines = [line for line in text.splitlines() if line.startswith(sample)]
+        return float(lines[0].split()[-1]) if lines else 0.0
+
+    assert wait_until(lambda: succeeded_metric() >= 1)  # counted by the child, served by `serve`
+    assert "hookdoor_delivery_attempt_seconds_bucket" in admin.http.get(f"{admin.base_url}/api/metrics").text
+
+
+def test_a_worker_that_exits_is_started_again(server: ServerProcess, receiver: Receiver) -> None:
+    first = the_worker(server)
+    os.kill(first, signal.SIGKILL)
+    assert server.process is not None
+    second = wait_until(lambda: [pid for pid in children_of(server.process.pid) if pid != first])
+    assert second and alive(second[0])
+    admin = Api(server.url)
+    assert admin.login("admin", ADMIN_PASSWORD)["status"] == "ok"
+    path = f"/ok/{unique('restarted')}"
+    hook = {"owner": "built-in", "name": unique("hook"), "url": receiver.url(path), "events": ["get-organizations"]}
+    assert admin.post("add-webhook", hook)["status"] == "ok"
+    deliver_one(admin, receiver, path)
+
+
+def test_the_worker_dies_with_serve_even_when_serve_is_killed(server: ServerProcess) -> None:
+    worker = the_worker(server)
+    server.kill()
+    assert wait_until(lambda: not alive(worker), timeout=10)
+
+
+def test_serve_can_keep_the_worker_in_its_own_process(tmp_path: Path, receiver: Receiver) -> None:
+    env = {**ALLOW, "HOOKDOOR_WORKER_PROCESS": "false"}
+    server = ServerProcess(database_url=f"sqlite:///{tmp_path / 'h.db'}", workdir=tmp_path, env=env).start()
+    try:
+        assert server.process is not None
+        admin = Api(server.url)
+        assert admin.login("admin", ADMIN_PASSWORD)["status"] == "ok"
+        path = f"/ok/{unique('inline')}"
+        hook = {"owner": "built-in", "name": unique("hook"), "url": receiver.url(path),
+                "events": ["get-organizations"]}
+        assert admin.post("add-webhook", hook)["status"] == "ok"
+        deliver_one(admin, receiver, path)
+        assert children_of(server.process.pid) == []
+    finally:
+        server.stop()
