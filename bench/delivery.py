@@ -51,11 +51,17 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 _CROCKFORD = {c: i for i, c in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
 
 TOPOLOGIES = {
-    "in-process": "`hookdoor serve` (API and in-process worker, woken at commit)",
-    "separate": "`hookdoor serve --no-worker` beside one `hookdoor worker` process (woken at commit by the "
-                "SQLite doorbell)",
+    "serve": "`hookdoor serve` as it starts by default on this 2-core machine: the API, and its worker as a child "
+             "process (`hookdoor worker` at `HOOKDOOR_WORKER_NICE`=10, woken at commit by the SQLite doorbell)",
+    "inline": "`hookdoor serve` with `HOOKDOOR_WORKER_PROCESS=false` (API and worker in one event loop, woken at "
+              "commit)",
+    "separate": "`hookdoor serve --no-worker` beside one `hookdoor worker` process started by hand (woken at commit "
+                "by the SQLite doorbell)",
 }
-LAYOUT_NAMES = {"in-process": "worker inside `hookdoor serve`", "separate": "separate `hookdoor worker`"}
+LAYOUT_NAMES = {"serve": "`hookdoor serve`, worker in a child process", "inline": "worker in `hookdoor serve`'s "
+                "event loop", "separate": "separate `hookdoor worker`"}
+SERVE_ENV = {"serve": {"HOOKDOOR_WORKER_PROCESS": "true"}, "inline": {"HOOKDOOR_WORKER_PROCESS": "false"},
+             "separate": {}}
 TARGETS = {
     "throughput": "≥ 4,000 deliveries/s sustained by one `hookdoor worker` (SQLite WAL, signing, attempt log)",
     "latency": "event-to-delivery p50 ≤ 5 ms and p99 ≤ 50 ms at 500 events/s",
@@ -305,9 +311,9 @@ def realistic_user(name: str, base: dict[str, Any] | None = None) -> dict[str, A
 # ---- server lifecycle --------------------------------------------------------------------------------
 
 async def start_serve(name: str, workdir: Path, database: Path, http: aiohttp.ClientSession,
-                      *, worker: bool, within: float = 60) -> str:
+                      *, worker: bool, env: dict[str, str] | None = None, within: float = 60) -> str:
     port = free_port()
-    env = {**BENCH_ENV, "HOOKDOOR_DATABASE_URL": f"sqlite:///{database}", "HOOKDOOR_PORT": str(port)}
+    env = {**BENCH_ENV, "HOOKDOOR_DATABASE_URL": f"sqlite:///{database}", "HOOKDOOR_PORT": str(port), **(env or {})}
     args = [PYTHON, "-m", "hookdoor", "serve"] + ([] if worker else ["--no-worker"])
     CHILDREN.start(name, args, env, workdir, workdir / f"{name}.log")
     base = f"http://127.0.0.1:{port}"
@@ -323,8 +329,29 @@ async def start_serve(name: str, workdir: Path, database: Path, http: aiohttp.Cl
 
 
 def server_pids() -> dict[str, int]:
-    """The processes of the server under test: `hookdoor serve`, and `hookdoor worker` when separate."""
-    return {name: CHILDREN.procs[name].pid for name in ("serve", "serve-worker") if name in CHILDREN.procs}
+    """The processes of the server under test: `hookdoor serve`, and its `hookdoor worker` (its child, or
+    separate)."""
+    pids = {name: CHILDREN.procs[name].pid for name in ("serve", "serve-worker") if name in CHILDREN.procs}
+    if "serve" in pids and "serve-worker" not in pids and (children := children_of(pids["serve"])):
+        pids["serve-worker"] = children[0]
+    return pids
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, IndexError):
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+async def wait_for_worker_child(serve_pid: int, within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while not children_of(serve_pid):
+        if time.monotonic() > deadline:
+            raise RuntimeError("`hookdoor serve` started no worker process")
+        await asyncio.sleep(0.1)
 
 
 def start_separate_worker(workdir: Path, database: Path, nice: int) -> None:
@@ -548,8 +575,10 @@ async def capacity(api: Api, users: list[dict[str, Any]], seconds: float, client
     await asyncio.wait_for(asyncio.gather(*(client(c) for c in range(clients))), timeout=seconds + 60)
     elapsed = time.monotonic() - started
     cpu = meter.stop()
+    server_cpu_s = cpu["serve_cpu_s"] + cpu.get("serve-worker_cpu_s", 0.0)
     return {"clients": clients, "seconds": elapsed, "calls": done, "failed": failed, "rate": done / elapsed,
-            "serve_cpu_ms_per_call": cpu["serve_cpu_s"] * 1000 / max(1, done), "cpu": cpu}
+            "serve_cpu_ms_per_call": cpu["serve_cpu_s"] * 1000 / max(1, done),
+            "server_cpu_ms_per_call": server_cpu_s * 1000 / max(1, done), "cpu": cpu}
 
 
 async def latency(args: argparse.Namespace, api: Api, receiver: ReceiverClient, users: list[dict[str, Any]],
@@ -749,9 +778,11 @@ async def serve_phases(args: argparse.Namespace, work: Path, http: aiohttp.Clien
     out: dict[str, Any] = {}
     print(f"[2/4] latency ({layout} worker): update-user at {args.rate:g}/s for {args.duration:g} s", flush=True)
     database = work / f"serve-{layout}.db"
-    base = await start_serve("serve", work, database, http, worker=layout == "in-process")
+    base = await start_serve("serve", work, database, http, worker=layout != "separate", env=SERVE_ENV[layout])
     if layout == "separate":
         start_separate_worker(work, database, args.worker_nice)
+    elif layout == "serve":
+        await wait_for_worker_child(CHILDREN.procs["serve"].pid)
     # a long timeout: at the target rate calls queue up, and every one should get its answer
     async with new_client(limit=200, timeout=300) as api_http:
         api = Api(api_http, base)
@@ -943,9 +974,10 @@ def report(results: dict[str, Any], command: str) -> str:
         "- `events.created_at` is stamped when the API call records its event, just before its commit: "
         "event-to-arrival covers the commit, the worker's wake-up, its dispatch-and-lease transaction, "
         "signing and the HTTP request, but not the API call's own work before the event is recorded.",
-        "- With the worker inside `hookdoor serve` the API and the worker share one event loop (one core) and "
-        "the SQLite write lock; with a separate `hookdoor worker` they run on separate cores and share only the "
-        "write lock. When the offered rate exceeds the API's capacity (measured in section 2), calls queue.",
+        "- With the worker in `hookdoor serve`'s event loop the API and the worker share one core and the SQLite "
+        "write lock; with the worker in a process of its own (`serve`'s child, or started by hand) they run on "
+        "separate cores and share only the write lock. When the offered rate exceeds the API's capacity "
+        "(measured in section 2), calls queue.",
         "",
     ]
     return "\n".join(lines)
@@ -994,7 +1026,7 @@ def layout_sections(results: dict[str, Any], layout: str, phases: dict[str, Any]
         "",
         f"Capacity first, for context: {cap['clients']} callers in a closed loop for {cap['seconds']:.1f} s "
         f"completed **{cap['rate']:.0f} update-user calls/s** ({cap['calls']:,} calls, {cap['failed']} failed), "
-        f"the `serve` process using {cap['serve_cpu_ms_per_call']:.2f} ms CPU per call (other processes: "
+        f"{_server_cpu(cap)} (other processes: "
         f"{cap['cpu']['others_cores_busy']:.2f} cores busy).",
         "",
         *latency_section(lat, f"At the target rate, {lat['rate']:g} calls/s", cap),
@@ -1014,6 +1046,13 @@ def layout_sections(results: dict[str, Any], layout: str, phases: dict[str, Any]
         *overhead_section(ov),
         *(overhead_section(paced) if paced else []),
     ]
+
+
+def _server_cpu(cap: dict[str, Any]) -> str:
+    if "serve-worker_cpu_s" not in cap["cpu"]:
+        return f"the `serve` process using {cap['serve_cpu_ms_per_call']:.2f} ms CPU per call"
+    return (f"`serve` and its worker using {cap['server_cpu_ms_per_call']:.2f} ms CPU per call together "
+            f"({cap['serve_cpu_ms_per_call']:.2f} ms `serve`)")
 
 
 def _niced(results: dict[str, Any], layout: str) -> str:
@@ -1082,9 +1121,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", help="Markdown report (default docs/benchmarks.md; none with --quick)")
     parser.add_argument("--json", help="also write the raw results as JSON here")
     parser.add_argument("--from-json", help="only re-render the report of a run saved with --json")
-    parser.add_argument("--layouts", default="in-process,separate",
-                        help="sections 2 and 3, comma-separated: in-process (the worker inside `hookdoor serve`), "
-                        "separate (`hookdoor serve --no-worker` beside a `hookdoor worker` process)")
+    parser.add_argument("--layouts", default="serve,inline,separate",
+                        help="sections 2 and 3, comma-separated: serve (`hookdoor serve` as it starts by default, its "
+                        "worker a child process), inline (the worker in `serve`'s event loop), separate "
+                        "(`hookdoor serve --no-worker` beside a `hookdoor worker` started by the benchmark)")
     parser.add_argument("--worker-nice", type=int, default=0,
                         help="start the separate worker with `nice -n N` (lower CPU priority than the API)")
     parser.add_argument("--throughput-only", action="store_true",
