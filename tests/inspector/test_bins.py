@@ -122,6 +122,36 @@ def test_webhook_at_an_own_bin_is_admitted_and_delivered_in_process(inspector_se
     assert detail["attempts"][0]["responseBody"] == "captured by the Hookdoor inspector"
 
 
+def test_a_delivery_by_the_worker_process_reaches_the_live_stream(inspector_server: ServerProcess,
+                                                                  console: ConsoleClient) -> None:
+    """On two cores `serve`'s worker is its child process: its captures are found by the stream's poll."""
+    bin_id, url = new_bin(console)
+    api = Api(inspector_server.url)
+    api.login("admin", ADMIN_PASSWORD)
+    body = {"owner": "built-in", "name": unique("hook"), "url": url + "/from-the-worker", "events": ["login"]}
+    assert api.post("add-webhook", body)["status"] == "ok"
+    seen: list[str] = []
+    opened = threading.Event()
+
+    def listen() -> None:
+        with console.http.get(f"{inspector_server.url}/console/inspector/{bin_id}/stream", stream=True,
+                              timeout=20) as stream:
+            for line in stream.iter_lines(decode_unicode=True):
+                opened.set()
+                seen.append(line)
+                if "/from-the-worker" in line:
+                    return
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    assert opened.wait(10)
+    started = time.monotonic()
+    Api(inspector_server.url).login("admin", ADMIN_PASSWORD)
+    listener.join(12)
+    assert not listener.is_alive() and any("/from-the-worker" in line for line in seen)
+    assert time.monotonic() - started < 5  # found by the poll, long before the stream ends (15 s)
+
+
 def test_other_loopback_targets_stay_refused(inspector_server: ServerProcess, console: ConsoleClient) -> None:
     _, url = new_bin(console)
     api = Api(inspector_server.url)

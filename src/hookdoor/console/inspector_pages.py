@@ -47,7 +47,10 @@ from hookdoor.webhooks.config import DEFAULT_EVENTS
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 STREAM_SECONDS = 15.0  # then the browser reconnects (and is authorized again) by itself
-POLL_SECONDS = 2.0  # the safety net for captures made by another process
+# Captures made by another process are found by polling: on two cores `serve`'s worker is its child
+# process, and it hands the deliveries to this server's bins (test events among them) to the inspector.
+POLL_SECONDS = 0.5
+KEEP_ALIVE_SECONDS = 5.0
 
 
 def bin_path(bin_id: str, tail: str = "") -> str:
@@ -194,6 +197,7 @@ async def arrival_stream(request: Request, found: dict[str, Any], secrets: list[
     sessionmaker = request.app.state.sessionmaker
     deadline = time.monotonic() + STREAM_SECONDS
     yield "retry: 1000\n\n"
+    quiet_since = time.monotonic()
     with ARRIVALS.listening(found["id"]) as signal:
         while (left := deadline - time.monotonic()) > 0:
             if found["expires_at"] <= utcnow():
@@ -206,11 +210,13 @@ async def arrival_stream(request: Request, found: dict[str, Any], secrets: list[
             for row in rows:
                 after = row["id"]
                 yield sse("arrival", render_arrival(row, secrets), row["id"])
+                quiet_since = time.monotonic()
             if not rows:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(signal.wait(), min(POLL_SECONDS, left))
-                if not signal.is_set():
+                if time.monotonic() - quiet_since >= KEEP_ALIVE_SECONDS:
                     yield ": keep-alive\n\n"
+                    quiet_since = time.monotonic()
 
 
 def _after(request: Request) -> int:
