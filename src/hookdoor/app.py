@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +24,7 @@ from hookdoor.db.checkpoint import checkpointing
 from hookdoor.db.engine import create_engine, create_sessionmaker
 from hookdoor.db.migrate import upgrade
 from hookdoor.delivery.metrics import DeliveryMetrics
+from hookdoor.delivery.process import WorkerProcess
 from hookdoor.delivery.runner import running_worker
 from hookdoor.delivery.worker import Worker
 from hookdoor.errors import HookdoorError, OAuthError, TooManyRequests
@@ -72,6 +73,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         announce_generated_password(state.settings.admin_name, generated)
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(checkpointing(state.settings.database_url))
+        if state.worker_process:
+            state.worker_process.start()
+            # Stopped here, not after the server returns: uvicorn ends the process with the signal
+            # that stopped it, and the worker then lets the sends in flight finish (up to 30 s).
+            stack.push_async_callback(asyncio.to_thread, state.worker_process.stop)
         if state.settings.run_worker:
             worker = Worker(state.sessionmaker, state.settings, state.wakeup, state.delivery_metrics)
             await stack.enter_async_context(running_worker(worker, state.settings))
@@ -110,9 +116,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("internal server error; the details are in the server log"), status_code=500)
 
 
-def create_app(settings: Settings | None = None, worker_metrics: Path | None = None) -> FastAPI:
-    """The application. ``worker_metrics``: the folder where the worker that `serve` runs as a child
-    process writes its delivery metrics (served on /api/metrics with this process's own)."""
+def create_app(settings: Settings | None = None, worker_process: WorkerProcess | None = None) -> FastAPI:
+    """The application. ``worker_process``: `serve`'s worker as a child process, started once
+    migrations have run and stopped at shutdown; its delivery metrics are served on /api/metrics."""
     settings = settings or Settings()
     app = FastAPI(
         title="Hookdoor",
@@ -127,10 +133,11 @@ def create_app(settings: Settings | None = None, worker_metrics: Path | None = N
     app.state.services = _services(settings)
     app.state.metrics_registry = CollectorRegistry()
     app.state.http_metrics = HttpMetrics(app.state.metrics_registry)
-    if worker_metrics is None:
+    app.state.worker_process = worker_process
+    if worker_process is None:
         app.state.delivery_metrics = DeliveryMetrics(app.state.metrics_registry)
     else:
-        MultiProcessCollector(app.state.metrics_registry, path=str(worker_metrics))
+        MultiProcessCollector(app.state.metrics_registry, path=str(worker_process.metrics_dir))
     app.state.target_policy = TargetPolicy.from_strings(settings.allow_targets)
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
     _install_error_handlers(app)

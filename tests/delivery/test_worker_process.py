@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -106,6 +107,29 @@ def test_a_worker_that_exits_is_started_again(server: ServerProcess, receiver: R
     hook = {"owner": "built-in", "name": unique("hook"), "url": receiver.url(path), "events": ["get-organizations"]}
     assert admin.post("add-webhook", hook)["status"] == "ok"
     deliver_one(admin, receiver, path)
+
+
+def test_stopping_serve_lets_the_worker_finish_its_sends(tmp_path: Path, receiver: Receiver) -> None:
+    database = tmp_path / "h.db"
+    env = {**ALLOW, "HOOKDOOR_WORKER_PROCESS": "true"}
+    server = ServerProcess(database_url=f"sqlite:///{database}", workdir=tmp_path, env=env).start()
+    try:
+        worker = the_worker(server)
+        admin = Api(server.url)
+        assert admin.login("admin", ADMIN_PASSWORD)["status"] == "ok"
+        path = f"/slow/2/{unique('draining')}"
+        hook = {"owner": "built-in", "name": unique("hook"), "url": receiver.url(path),
+                "events": ["get-organizations"]}
+        assert admin.post("add-webhook", hook)["status"] == "ok"
+        admin.get("get-organizations", owner="admin")
+        receiver.wait_for(lambda a: a.path == path)  # the send is in flight: the receiver answers in 2 s
+    finally:
+        server.stop()  # SIGTERM
+    assert not alive(worker)
+    with sqlite3.connect(database) as db:
+        states = [state for (state,) in db.execute("SELECT state FROM deliveries WHERE webhook_name = ?",
+                                                   (hook["name"],))]
+    assert states == ["succeeded"]  # answered and stored before the worker stopped, not left leased
 
 
 def test_the_worker_dies_with_serve_even_when_serve_is_killed(server: ServerProcess) -> None:

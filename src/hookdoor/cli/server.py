@@ -46,22 +46,15 @@ def serve(
     settings = load_settings(**overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     worker_process = None
-    if runs_in_child_process(settings):
-        _migrate(settings)  # before the worker starts: it must not race `serve` to create the tables
+    if runs_in_child_process(settings):  # started by the app's lifespan, once migrations have run
         worker_process = WorkerProcess(settings)
         settings = settings.model_copy(update={"run_worker": False})
-    app = create_app(settings, worker_metrics=worker_process.metrics_dir if worker_process else None)
+    app = create_app(settings, worker_process)
     tune_garbage_collector()
-    if worker_process:
-        worker_process.start()
-    try:
-        uvicorn.run(
-            app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-            proxy_headers=False, log_level="info",
-        )
-    finally:
-        if worker_process:
-            worker_process.stop()
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
+        proxy_headers=False, log_level="info",
+    )
 
 
 def worker() -> None:
@@ -105,16 +98,13 @@ def worker() -> None:
 
 def migrate() -> None:
     """Apply database migrations (the server also does this at start)."""
-    _migrate(load_settings())
-    typer.echo("database is up to date")
-
-
-def _migrate(settings: Any) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from hookdoor.cli.local import first_line, safe_url
     from hookdoor.db.engine import create_engine
     from hookdoor.db.migrate import upgrade
+
+    settings = load_settings()
 
     async def run() -> None:
         engine = create_engine(settings)
@@ -127,6 +117,7 @@ def _migrate(settings: Any) -> None:
         asyncio.run(run())
     except (OSError, SQLAlchemyError) as exc:
         raise CliError(f"cannot migrate {safe_url(settings)}: {first_line(exc)}", UNREACHABLE) from None
+    typer.echo("database is up to date")
 
 
 def register(cli: typer.Typer) -> None:

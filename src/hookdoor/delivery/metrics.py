@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+OUTCOMES = ("succeeded", "pending", "failed")  # a delivery's state after an attempt ("pending": to retry)
+
 
 class DeliveryMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -18,6 +20,8 @@ class DeliveryMetrics:
         self.outcomes = Counter(
             "hookdoor_deliveries_total", "Delivery attempts by outcome", ["outcome"], registry=registry
         )
+        for outcome in OUTCOMES:  # at 0 from the start (multiprocess files only hold series that exist)
+            self.outcomes.labels(outcome)
         self.attempt_seconds = Histogram(
             "hookdoor_delivery_attempt_seconds", "Duration of one delivery attempt", registry=registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),

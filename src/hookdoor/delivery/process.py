@@ -8,8 +8,9 @@ have run, and keeps it running:
 
 * the child is woken at commit as any separate worker is (doorbell on SQLite, NOTIFY on PostgreSQL);
 * it runs at a lower CPU priority (``HOOKDOOR_WORKER_NICE``): when both want the CPU, the API goes first;
-* it dies with `serve`, even when `serve` is killed (Linux: the parent-death signal), like a worker
-  inside `serve` would: what it was sending is sent again after the lease, as after any crash;
+* it is stopped with `serve` (and lets the sends in flight finish, as a worker inside `serve` would);
+  it also dies with `serve` when `serve` is killed (Linux: the parent-death signal): what it was
+  sending is sent again after the lease, as after any crash;
 * if it exits on its own, it is started again (after 1 s, doubling up to 30 s while it keeps failing);
 * its delivery metrics reach `serve`'s /api/metrics through prometheus_client's multiprocess files,
   in a folder that lives as long as `serve`.
@@ -17,6 +18,7 @@ have run, and keeps it running:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import logging
@@ -55,6 +57,7 @@ class WorkerProcess:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics_dir = Path(tempfile.mkdtemp(prefix="hookdoor-metrics-"))
+        atexit.register(shutil.rmtree, self.metrics_dir, ignore_errors=True)  # if `serve` never got to start it
         self._child: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
