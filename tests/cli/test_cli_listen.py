@@ -100,7 +100,10 @@ def test_listen_verifies_and_prints(admin_api: Api, server: ServerProcess, tmp_p
     # The secret is read from the server with the stored login of 'hookdoor login'.
     config = str(tmp_path / "cli.json")
     env = {"HOOKDOOR_URL": server.url, "HOOKDOOR_CONFIG": config}
-    placeholder = add_hook(admin_api, "http://127.0.0.1:9/later", contentType="application/x-www-form-urlencoded")
+    # Disabled until it points at the listener: the CLI's own login below must not be queued to port 9
+    # (its retry 5 s later would reach the listener too).
+    placeholder = add_hook(admin_api, "http://127.0.0.1:9/later", contentType="application/x-www-form-urlencoded",
+                           isEnabled=False)
     hook_id = f"built-in/{placeholder['name']}"
     login = subprocess.run([sys.executable, "-m", "hookdoor", "login", "--password-stdin"], input=ADMIN_PASSWORD,
                            env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
@@ -108,8 +111,8 @@ def test_listen_verifies_and_prints(admin_api: Api, server: ServerProcess, tmp_p
     listening = Listening("--webhook", hook_id, env=env)
     listeners.append(listening)
     assert "verifying with 1 secret(s)" in listening.banner
-    assert admin_api.post("update-webhook", {"url": listening.url}, params={"id": hook_id, "columns": "url"})[
-        "status"] == "ok"
+    assert admin_api.post("update-webhook", {"url": listening.url, "isEnabled": True},
+                          params={"id": hook_id, "columns": "url,isEnabled"})["status"] == "ok"
     Api(server.url).login("admin", ADMIN_PASSWORD)
     printed = listening.next()
     assert printed["verified"] is True and printed["event"] == "login" and printed["format"] == "hookdoor"

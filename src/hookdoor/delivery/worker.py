@@ -282,9 +282,8 @@ class Worker:
         backlog) until finished sends make room; dispatched anyway, a batch of events to ten webhooks
         became ten times as many deliveries, written as pending in one long write transaction only to
         be claimed back later. An event with more deliveries than the room or the batch is taken alone
-        when there is any room, so that nothing is left behind for ever."""
-        if room <= 0:
-            return [], [], bool(events)
+        when there is any room, so that nothing is left behind for ever; an event with no delivery to
+        send now (no subscriber, or only stuck ones) is always taken."""
         planner = dispatcher.Planner(self.webhooks.values(), now)
         saturated = set(self.limits.saturated(self.webhooks))
         taken: list[dict[str, Any]] = []
@@ -293,7 +292,7 @@ class Worker:
         for event in events:
             rows = planner.deliveries(event)
             counting = sum((row["webhook_owner"], row["webhook_name"]) not in saturated for row in rows)
-            if taken and counted + counting > room:
+            if counting and counted + counting > room and (taken or room <= 0):
                 return taken, planned, True
             if taken and len(planned) + len(rows) > self.settings.worker_batch_size:
                 break
