@@ -4,56 +4,29 @@ stuck at its concurrency limit holds up nobody else's events."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from hookdoor.config import Settings
-from hookdoor.db.engine import create_engine, create_sessionmaker
-from hookdoor.db.migrate import upgrade
 from hookdoor.db.tables import deliveries, events
-from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.delivery.worker import Worker
-from hookdoor.events.wakeup import Wakeup
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ObjectRepository
-from hookdoor.webhooks.signing import generate_secret
+from tests.delivery.recording import recording_worker, update_user_event, update_user_webhook
 
 WEBHOOKS = ("a", "b", "c")
 MAX_CONCURRENCY = 2
 EVENTS = 5
 
 
-def _event(number: int) -> dict[str, Any]:
-    return {"id": f"01EVENT{number:019d}", "action": "update-user", "organization": "built-in",
-            "actor": "built-in/admin", "subject": None, "outcome": "ok", "status_code": 200, "message": "",
-            "user": None, "object": {}, "request": {}, "created_at": utcnow(), "dispatched": False}
-
-
 @pytest.fixture
 async def worker(tmp_path: Path) -> Any:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}")
-    engine = create_engine(settings)
-    await upgrade(engine)
-    sessionmaker = create_sessionmaker(engine)
-    created = rfc3339(utcnow() - timedelta(minutes=1))
-    async with sessionmaker() as db:
-        for name in WEBHOOKS:
-            await ObjectRepository(db, kind("webhook")).insert({
-                "owner": "built-in", "name": name, "organization": "built-in", "url": f"http://127.0.0.1:9/{name}",
-                "events": ["update-user"], "isEnabled": True, "signingSecret": generate_secret(),
-                "maxConcurrency": MAX_CONCURRENCY, "createdTime": created, "updatedTime": created,
-            })
-        await db.execute(insert(events), [_event(number) for number in range(EVENTS)])
-        await db.commit()
-    worker = Worker(sessionmaker, settings, Wakeup())
-    worker.started = []
-    worker._start = worker.started.append  # record instead of sending
-    yield worker
-    await engine.dispose()
+    webhooks = [update_user_webhook(name, maxConcurrency=MAX_CONCURRENCY) for name in WEBHOOKS]
+    new_events = [update_user_event(f"01EVENT{number:019d}") for number in range(EVENTS)]
+    async with recording_worker(tmp_path, webhooks, new_events) as worker:
+        yield worker
 
 
 async def _counts(worker: Worker) -> tuple[int, int, int]:

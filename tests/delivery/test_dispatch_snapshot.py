@@ -4,51 +4,23 @@ event dispatched by someone else in between must not be dispatched twice."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from hookdoor.config import Settings
-from hookdoor.db.engine import create_engine, create_sessionmaker
-from hookdoor.db.migrate import upgrade
 from hookdoor.db.tables import deliveries, events
-from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.delivery import queue
 from hookdoor.delivery.worker import Worker
-from hookdoor.events.wakeup import Wakeup
-from hookdoor.identity.registry import kind
-from hookdoor.identity.repository import ObjectRepository
-from hookdoor.webhooks.signing import generate_secret
-
-
-def _event(event_id: str) -> dict[str, Any]:
-    return {"id": event_id, "action": "update-user", "organization": "built-in", "actor": "built-in/admin",
-            "subject": None, "outcome": "ok", "status_code": 200, "message": "", "user": None, "object": {},
-            "request": {}, "created_at": utcnow(), "dispatched": False}
+from tests.delivery.recording import recording_worker, update_user_event, update_user_webhook
 
 
 @pytest.fixture
 async def worker(tmp_path: Path) -> Any:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}")
-    engine = create_engine(settings)
-    await upgrade(engine)
-    sessionmaker = create_sessionmaker(engine)
-    created = rfc3339(utcnow() - timedelta(minutes=1))
-    webhook = {"owner": "built-in", "name": "hook", "organization": "built-in", "url": "http://127.0.0.1:9/x",
-               "events": ["update-user"], "isEnabled": True, "signingSecret": generate_secret(),
-               "createdTime": created, "updatedTime": created}
-    async with sessionmaker() as db:
-        await ObjectRepository(db, kind("webhook")).insert(webhook)
-        await db.execute(insert(events), [_event("01EVENT0000000000000000001"), _event("01EVENT0000000000000000002")])
-        await db.commit()
-    worker = Worker(sessionmaker, settings, Wakeup())
-    worker.started = []
-    worker._start = worker.started.append  # record instead of sending
-    yield worker
-    await engine.dispose()
+    new_events = [update_user_event("01EVENT0000000000000000001"), update_user_event("01EVENT0000000000000000002")]
+    async with recording_worker(tmp_path, [update_user_webhook("hook")], new_events) as worker:
+        yield worker
 
 
 async def _deliveries(worker: Worker) -> int:

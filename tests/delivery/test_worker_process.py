@@ -59,6 +59,20 @@ def the_worker(server: ServerProcess) -> int:
     return workers[0]
 
 
+def start_server(tmp_path: Path, worker_process: str) -> ServerProcess:
+    env = {**ALLOW, "HOOKDOOR_WORKER_PROCESS": worker_process}
+    return ServerProcess(database_url=f"sqlite:///{tmp_path / 'h.db'}", workdir=tmp_path, env=env).start()
+
+
+def subscribe(server: ServerProcess, receiver: Receiver, path: str) -> tuple[Api, str]:
+    """An admin session, and a new webhook (its name) sending get-organizations events to ``path``."""
+    admin = Api(server.url)
+    assert admin.login("admin", ADMIN_PASSWORD)["status"] == "ok"
+    hook = {"owner": "built-in", "name": unique("hook"), "url": receiver.url(path), "events": ["get-organizations"]}
+    assert admin.post("add-webhook", hook)["status"] == "ok"
+    return admin, hook["name"]
+
+
 def deliver_one(admin: Api, receiver: Receiver, path: str) -> None:
     before = len(receiver.matching(lambda a: a.path == path))
     admin.get("get-organizations", owner="admin")
@@ -67,8 +81,7 @@ def deliver_one(admin: Api, receiver: Receiver, path: str) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path) -> ServerProcess:
-    env = {**ALLOW, "HOOKDOOR_WORKER_PROCESS": "true"}
-    server = ServerProcess(database_url=f"sqlite:///{tmp_path / 'h.db'}", workdir=tmp_path, env=env).start()
+    server = start_server(tmp_path, "true")
     yield server
     server.stop()
 
@@ -78,11 +91,8 @@ def test_the_worker_is_a_child_at_a_lower_priority_and_its_metrics_reach_serve(
 ) -> None:
     worker = the_worker(server)
     assert wait_until(lambda: niceness(worker) == niceness(os.getpid()) + 10)  # set by the child as it starts
-    admin = Api(server.url)
-    assert admin.login("admin", ADMIN_PASSWORD)["status"] == "ok"
     path = f"/ok/{unique('child')}"
-    hook = {"owner": "built-in", "name": unique("hook"), "url": receiver.url(path), "events": ["get-organizations"]}
-    assert admin.post("add-webhook", hook)["status"] == "ok"
+    admin, _ = subscribe(server, receiver, path)
     deliver_one(admin, receiver, path)
 
     def succeeded_metric() -> float:
@@ -101,34 +111,25 @@ def test_a_worker_that_exits_is_started_again(server: ServerProcess, receiver: R
     assert server.process is not None
     second = wait_until(lambda: [pid for pid in children_of(server.process.pid) if pid != first])
     assert second and alive(second[0])
-    admin = Api(server.url)
-    assert admin.login("admin", ADMIN_PASSWORD)["status"] == "ok"
     path = f"/ok/{unique('restarted')}"
-    hook = {"owner": "built-in", "name": unique("hook"), "url": receiver.url(path), "events": ["get-organizations"]}
-    assert admin.post("add-webhook", hook)["status"] == "ok"
+    admin, _ = subscribe(server, receiver, path)
     deliver_one(admin, receiver, path)
 
 
 def test_stopping_serve_lets_the_worker_finish_its_sends(tmp_path: Path, receiver: Receiver) -> None:
-    database = tmp_path / "h.db"
-    env = {**ALLOW, "HOOKDOOR_WORKER_PROCESS": "true"}
-    server = ServerProcess(database_url=f"sqlite:///{database}", workdir=tmp_path, env=env).start()
+    server = start_server(tmp_path, "true")
     try:
         worker = the_worker(server)
-        admin = Api(server.url)
-        assert admin.login("admin", ADMIN_PASSWORD)["status"] == "ok"
         path = f"/slow/2/{unique('draining')}"
-        hook = {"owner": "built-in", "name": unique("hook"), "url": receiver.url(path),
-                "events": ["get-organizations"]}
-        assert admin.post("add-webhook", hook)["status"] == "ok"
+        admin, hook_name = subscribe(server, receiver, path)
         admin.get("get-organizations", owner="admin")
         receiver.wait_for(lambda a: a.path == path)  # the send is in flight: the receiver answers in 2 s
     finally:
         server.stop()  # SIGTERM
     assert not alive(worker)
-    with sqlite3.connect(database) as db:
+    with sqlite3.connect(tmp_path / "h.db") as db:
         states = [state for (state,) in db.execute("SELECT state FROM deliveries WHERE webhook_name = ?",
-                                                   (hook["name"],))]
+                                                   (hook_name,))]
     assert states == ["succeeded"]  # answered and stored before the worker stopped, not left leased
 
 
@@ -139,16 +140,11 @@ def test_the_worker_dies_with_serve_even_when_serve_is_killed(server: ServerProc
 
 
 def test_serve_can_keep_the_worker_in_its_own_process(tmp_path: Path, receiver: Receiver) -> None:
-    env = {**ALLOW, "HOOKDOOR_WORKER_PROCESS": "false"}
-    server = ServerProcess(database_url=f"sqlite:///{tmp_path / 'h.db'}", workdir=tmp_path, env=env).start()
+    server = start_server(tmp_path, "false")
     try:
         assert server.process is not None
-        admin = Api(server.url)
-        assert admin.login("admin", ADMIN_PASSWORD)["status"] == "ok"
         path = f"/ok/{unique('inline')}"
-        hook = {"owner": "built-in", "name": unique("hook"), "url": receiver.url(path),
-                "events": ["get-organizations"]}
-        assert admin.post("add-webhook", hook)["status"] == "ok"
+        admin, _ = subscribe(server, receiver, path)
         deliver_one(admin, receiver, path)
         assert children_of(server.process.pid) == []
     finally:
