@@ -2,7 +2,7 @@
 
 Inside `serve`'s own event loop the worker shares one core with the API: at 500 update-user calls/s
 (one webhook) that core was saturated and deliveries fell seconds behind, while the same load with
-the worker in a process of its own was delivered in 3 ms at the median (docs/benchmarks.md). So on
+the worker in a process of its own was delivered in 3-4 ms at the median (docs/benchmarks.md). So on
 a machine with two cores or more, `serve` starts `hookdoor worker` as its child, once migrations
 have run, and keeps it running:
 
@@ -44,6 +44,7 @@ HEALTHY_AFTER_SECONDS = 60.0  # a child that ran this long before it exited star
 
 
 def runs_in_child_process(settings: Settings) -> bool:
+    """Does `serve` run its worker as a child process (``HOOKDOOR_WORKER_PROCESS``, else: two cores)?"""
     if not settings.run_worker:
         return False
     if settings.worker_process is not None:
@@ -66,10 +67,6 @@ class WorkerProcess:
     def start(self) -> None:
         self._spawn()
         self._watcher.start()
-
-    @property
-    def pid(self) -> int | None:
-        return self._child.pid if self._child else None
 
     def stop(self) -> None:
         self._stopping.set()
