@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from hookdoor.config import Settings
+from hookdoor.delivery.process import runs_in_child_process
 from tests.receiver import Receiver
 from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
 
@@ -149,3 +151,18 @@ def test_serve_can_keep_the_worker_in_its_own_process(tmp_path: Path, receiver: 
         assert children_of(server.process.pid) == []
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("database_url", "overrides", "cores", "expected"), [
+    ("sqlite:///h.db", {}, 2, True),
+    ("sqlite:///h.db", {}, 1, False),  # one core: the worker shares it in serve's event loop
+    ("postgresql://postgres@127.0.0.1/hookdoor", {}, 4, True),
+    ("sqlite:///h.db", {"worker_process": False}, 2, False),
+    ("sqlite:///h.db", {"worker_process": True}, 1, True),
+    ("sqlite:///h.db", {"run_worker": False}, 2, False),  # --no-worker
+    ("sqlite://", {"worker_process": True}, 2, False),  # in memory: another process would see nothing
+])
+def test_when_the_worker_is_a_child_process(monkeypatch: pytest.MonkeyPatch, database_url: str,
+                                           overrides: dict[str, bool], cores: int, expected: bool) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert runs_in_child_process(Settings(database_url=database_url, **overrides)) is expected
