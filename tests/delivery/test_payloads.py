@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from hookdoor.delivery import payloads
-from hookdoor.delivery.dispatcher import passes_filter, plan, subscribes
+from hookdoor.delivery.dispatcher import Planner, passes_filter, subscribes
 
 EVENT: dict[str, Any] = {
     "id": "01M8J5KG74CH5K94184K0EAW1C", "action": "update-user", "organization": "acme",
@@ -77,8 +77,8 @@ def test_payload_filter_and_creation_time() -> None:
     assert not passes_filter({"filter": {"object.type": "admin"}}, payload)
     assert not passes_filter({"filter": {"object.missing": None}}, payload)
     now = datetime.now(UTC)
-    assert len(plan([EVENT], [WEBHOOK, {**WEBHOOK, "name": "v", "filter": {"object.type": "x"}}], now)) == 1
-    assert plan([EVENT], [{**WEBHOOK, "createdTime": "2026-06-01T00:00:00.000Z"}], now) == []
+    assert len(Planner([WEBHOOK, {**WEBHOOK, "name": "v", "filter": {"object.type": "x"}}], now).deliveries(EVENT)) == 1
+    assert Planner([{**WEBHOOK, "createdTime": "2026-06-01T00:00:00.000Z"}], now).deliveries(EVENT) == []
 
 
 def test_webhooks_alike_share_a_body_and_others_get_their_own() -> None:
@@ -89,7 +89,7 @@ def test_webhooks_alike_share_a_body_and_others_get_their_own() -> None:
            {**WEBHOOK, "name": "form", "contentType": "application/x-www-form-urlencoded"},
            {**WEBHOOK, "name": "token", "tokenFields": ["email"]},
            {**WEBHOOK, "name": "extended", "isUserExtended": True}]
-    rows = {row["webhook_name"]: row["payload"] for row in plan([EVENT], alike + own, now)}
+    rows = {row["webhook_name"]: row["payload"] for row in Planner(alike + own, now).deliveries(EVENT)}
     for webhook in alike + own:  # each exactly what rendering for that webhook alone gives
         assert rows[webhook["name"]] == payloads.body(EVENT, webhook).decode()
     assert len({rows[webhook["name"]] for webhook in alike}) == 1

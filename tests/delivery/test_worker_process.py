@@ -19,30 +19,28 @@ from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
 ALLOW = {"HOOKDOOR_WEBHOOK_ALLOW_TARGETS": "127.0.0.1"}
 
 
+def stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, ...); None if it is gone."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
+    return [int(entry.name) for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and (fields := stat(entry.name)) and int(fields[1]) == pid and fields[0] != "Z"]
 
 
 def niceness(pid: int) -> int:
-    return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[16])
+    fields = stat(pid)
+    assert fields is not None
+    return int(fields[16])
 
 
 def alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    fields = stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def wait_until(predicate, timeout: float = 15):  # type: ignore[no-untyped-def]

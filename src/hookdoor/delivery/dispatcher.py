@@ -97,8 +97,3 @@ class Planner:
             rows.append(delivery_row(event, webhook, bodies[shape], self.now))
         return rows
 
-
-def plan(events: Iterable[dict[str, Any]], webhooks: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """The deliveries of all these events."""
-    planner = Planner(webhooks, now)
-    return [row for event in events for row in planner.deliveries(event)]

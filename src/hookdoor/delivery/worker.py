@@ -33,6 +33,7 @@ from hookdoor.db.types import utcnow
 from hookdoor.delivery import dispatcher, queue
 from hookdoor.delivery.health import CircuitBreaker, TokenBucket, should_auto_disable
 from hookdoor.delivery.metrics import DeliveryMetrics
+from hookdoor.delivery.queue import WebhookKey
 from hookdoor.delivery.sender import Outcome, Sender
 from hookdoor.events.recorder import Action, record
 from hookdoor.events.wakeup import Wakeup
@@ -43,7 +44,6 @@ from hookdoor.inspector.targets import InspectorTargets
 from hookdoor.webhooks.target_guard import TargetPolicy, guarded_connector
 
 log = logging.getLogger(__name__)
-WebhookKey = tuple[str, str]
 BREAKER_DEFERRAL = timedelta(seconds=30)
 # How long a flush waits for sends still in flight to finish and join it: one transaction for many
 # outcomes (on SQLite every transaction holds the single write lock the API needs too).
