@@ -688,7 +688,7 @@ def test_identifiers_that_authenticate_are_unique(admin: Api) -> None:
     first_id = admin.get("get-user", id=f"built-in/{first}")["data"]["id"]
     twin = admin.http.post(f"{admin.base_url}/api/add-user", json={"owner": "built-in", "name": unique("user"),
                                                                     "id": first_id}, timeout=30)
-    assert_refused(twin, "invalid field id")
+    assert_refused(twin, "field id of a user is set by the server")
     assert admin.get("get-user", owner="built-in", userId=first_id)["data"]["name"] == first
 
 

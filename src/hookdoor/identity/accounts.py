@@ -142,7 +142,10 @@ class Accounts:
     # ---- sign-out -----------------------------------------------------------------------------
 
     async def logout(self) -> str | None:
+        """Ends the credential the caller came with: its session cookie, or its Bearer token."""
         principal = self.context.principal
+        if principal.access_token_name:
+            await credentials.revoke_token(self.context.db, principal.access_token_name)
         if principal.kind != "user":
             return None
         self._note_subject(principal.user or {})
@@ -180,10 +183,11 @@ class Accounts:
 
     async def set_password(self, owner: str, name: str, old_password: str, new_password: str) -> None:
         principal = self.context.require_login()
-        target = await self._target_user(owner, name)
         is_self = principal.is_user(owner, name)
         if not is_self and not principal.manages(owner):
+            # Asked before looking the user up, so the answer does not tell who exists.
             raise Forbidden(f"you may not change the password of {owner}/{name}")
+        target = await self._target_user(owner, name)
         passwords = self.context.services.passwords
         if is_self and not await passwords.verify(target.private.get("password_hash"), old_password):
             raise BadRequest("invalid field oldPassword: the old password is wrong")
@@ -202,9 +206,9 @@ class Accounts:
 
     async def add_keys(self, owner: str, name: str) -> None:
         principal = self.context.require_login()
-        target = await self._target_user(owner, name)
         if not principal.manages(owner) and not principal.is_user(owner, name):
             raise Forbidden(f"you may not create keys for {owner}/{name}")
+        target = await self._target_user(owner, name)
         user = {**target.data, "accessKey": str(uuid.uuid4()), "accessSecret": secrets.token_hex(24),
                 "updatedTime": rfc3339(utcnow())}
         await self.users.replace(owner, name, user)

@@ -153,6 +153,10 @@ async def redeem(db: AsyncSession, column: str, secret: str, application: str) -
     return stored.data
 
 
+async def revoke_token(db: AsyncSession, name: str) -> None:
+    await ObjectRepository(db, kind("token")).delete(GLOBAL_OWNER, name)
+
+
 async def revoke_user_tokens(db: AsyncSession, organization: str, user: str) -> int:
     repository = ObjectRepository(db, kind("token"))
     tokens, _ = await repository.list(ListQuery(organization=organization, equals={"user": user}))
@@ -192,19 +196,22 @@ async def _load_user(db: AsyncSession, owner: str, name: str) -> dict[str, Any] 
 
 
 async def _principal_from_bearer(db: AsyncSession, token: str) -> Principal:
+    """The user and application the token was issued to, and no one else: a token whose application
+    is gone or sits in another organization, or whose user is gone, forbidden or elsewhere, is refused."""
     stored = await ObjectRepository(db, kind("token")).find_by("access_token_hash", hash_token(token))
     if stored is None or stored.private["expires_at"] is None or stored.private["expires_at"] <= utcnow():
         raise NotAuthenticated("the access token is invalid or has expired")
     data = stored.data
-    if data.get("user"):
-        user = await _load_user(db, data["organization"], data["user"])
-        if user is None:
-            raise NotAuthenticated("the access token's user no longer exists or is forbidden")
-        return user_principal(user)
-    application = await ObjectRepository(db, kind("application")).get(GLOBAL_OWNER, data["application"])
-    if application is None:
-        raise NotAuthenticated("the access token's application no longer exists")
-    return application_principal(application)
+    organization = data.get("organization") or ""
+    application = await ObjectRepository(db, kind("application")).get(GLOBAL_OWNER, data.get("application") or "")
+    if application is None or not organization or application.get("organization") != organization:
+        raise NotAuthenticated("the access token's application no longer exists in its organization")
+    if not data.get("user"):
+        return application_principal(application, access_token_name=data["name"])
+    user = await _load_user(db, organization, data["user"])
+    if user is None:
+        raise NotAuthenticated("the access token's user no longer exists or is forbidden")
+    return user_principal(user, access_token_name=data["name"])
 
 
 async def _principal_from_client(db: AsyncSession, client_id: str, client_secret: str) -> Principal:

@@ -17,6 +17,8 @@ class Principal:
     is_org_admin: bool = False
     user: dict[str, Any] | None = field(default=None, repr=False)
     session_token_hash: str | None = field(default=None, repr=False)
+    # The token object a Bearer caller presented (owner "admin"), so that logout can revoke it.
+    access_token_name: str | None = field(default=None, repr=False)
 
     @property
     def ref(self) -> str:
@@ -42,7 +44,9 @@ ANONYMOUS = Principal(kind="anonymous")
 SYSTEM = Principal(kind="system")  # Hookdoor itself, e.g. the worker disabling a failing webhook
 
 
-def user_principal(user: dict[str, Any], session_token_hash: str | None = None) -> Principal:
+def user_principal(
+    user: dict[str, Any], session_token_hash: str | None = None, access_token_name: str | None = None
+) -> Principal:
     is_admin = bool(user.get("isAdmin"))
     return Principal(
         kind="user",
@@ -52,10 +56,11 @@ def user_principal(user: dict[str, Any], session_token_hash: str | None = None) 
         is_org_admin=is_admin,
         user=user,
         session_token_hash=session_token_hash,
+        access_token_name=access_token_name,
     )
 
 
-def application_principal(application: dict[str, Any]) -> Principal:
+def application_principal(application: dict[str, Any], access_token_name: str | None = None) -> Principal:
     """An application acts as an admin of its own organization; the built-in one as a global admin."""
     organization = application.get("organization") or ""
     return Principal(
@@ -64,4 +69,5 @@ def application_principal(application: dict[str, Any]) -> Principal:
         name=application["name"],
         is_global_admin=organization == BUILT_IN_ORG,
         is_org_admin=True,
+        access_token_name=access_token_name,
     )

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookdoor.authority.schemas import NO_AUTHORITY, Authority, Reference
 from hookdoor.identity import schemas
 from hookdoor.webhooks.config import WebhookConfig
 
@@ -18,10 +19,10 @@ BUILT_IN_ORG = "built-in"
 
 
 def _org_from_owner(obj: Mapping[str, Any]) -> str:
+    """Objects owned by "admin" are shared by every organization, and only global administrators
+    (those of the built-in organization) manage them."""
     owner = obj.get("owner") or ""
-    if owner == GLOBAL_OWNER:
-        return obj.get("organization") or BUILT_IN_ORG
-    return owner
+    return BUILT_IN_ORG if owner == GLOBAL_OWNER else owner
 
 
 def _org_is_name(obj: Mapping[str, Any]) -> str:
@@ -29,7 +30,7 @@ def _org_is_name(obj: Mapping[str, Any]) -> str:
 
 
 def _org_from_field(obj: Mapping[str, Any]) -> str:
-    return obj.get("organization") or obj.get("owner") or ""
+    return obj.get("organization") or _org_from_owner(obj)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class ResourceKind:
     globally_owned: bool = False
     # Only global admins may add or delete (organizations).
     global_admin_only: bool = False
+    # The fields that carry authority, and how (authority/schemas.py); checked on every write.
+    authority: Authority = NO_AUTHORITY
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -70,50 +73,98 @@ def _kind(
     return ResourceKind(singular=singular, plural=plural, model=model, **kwargs)
 
 
+def _members(*kinds: str) -> tuple[Reference, ...]:
+    """Lists of ``owner/name`` ids of the same organization's users, groups, roles..."""
+    return tuple(Reference(f"{k}s", k, many=True) for k in kinds)
+
+
+# A user editing their own account changes none of these: who they are, what they may do, and the
+# verified identifiers relying parties trust (email_verified), as in Casdoor.
+USER_AUTHORITY = Authority(
+    issued=("id", "accessKey", "accessSecret", "isGlobalAdmin", "roles", "permissions"),
+    references=(Reference("groups", "group", many=True), Reference("signupApplication", "application",
+                                                                   form="global-name")),
+    guarded=("owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "groups",
+             "signupApplication", "registerType", "email", "emailVerified", "phone"),
+)
+APPLICATION_AUTHORITY = Authority(
+    references=(Reference("cert", "cert", form="name", shared_ok=True),
+                Reference("providers", "provider", form="name", many=True, key="name", shared_ok=True)),
+    guarded=("clientId", "clientSecret", "grantTypes", "redirectUris", "tokenFormat", "enablePassword",
+             "enableSignUp"),
+)
+# Tokens and sessions are credentials the server hands out: whom they act for is never edited.
+TOKEN_AUTHORITY = Authority(
+    issued=("application", "organization", "user", "scope", "expiresIn", "tokenType", "code", "accessToken",
+            "refreshToken"),
+)
+SESSION_AUTHORITY = Authority(issued=("application", "sessionId"))
+
 KINDS: tuple[ResourceKind, ...] = (
     _kind(
         "organization", "organizations", schemas.Organization,
         organization_of=_org_is_name, globally_owned=True, global_admin_only=True,
+        authority=Authority(
+            references=(Reference("defaultApplication", "application", form="global-name"),),
+            guarded=("passwordType", "enableSoftDeletion", "mfaItems"),
+        ),
     ),
-    _kind("group", "groups", schemas.Group),
+    _kind("group", "groups", schemas.Group, authority=Authority(
+        references=(Reference("parentId", "group", form="name"), Reference("users", "user", many=True)),
+        guarded=("manager", "isEnabled"),
+    )),
     _kind(
         "user", "users", schemas.User,
         secret_fields=("accessSecret", "totpSecret", "recoveryCodes"),
         hidden_fields=("password", "passwordSalt"),
         lookup_columns=("id", "email", "phone", "accessKey"),
+        authority=USER_AUTHORITY,
     ),
     _kind(
         "application", "applications", schemas.Application,
         secret_fields=("clientSecret",), lookup_columns=("clientId",),
-        organization_of=_org_from_field, globally_owned=True,
+        organization_of=_org_from_field, globally_owned=True, authority=APPLICATION_AUTHORITY,
     ),
-    _kind("provider", "providers", schemas.Provider, secret_fields=("clientSecret", "clientSecret2")),
+    _kind("provider", "providers", schemas.Provider, secret_fields=("clientSecret", "clientSecret2"),
+          authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port"))),
     _kind("resource", "resources"),
-    _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",)),
-    _kind("role", "roles", schemas.Role),
-    _kind("permission", "permissions", schemas.Permission),
+    _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",),
+          authority=Authority(guarded=("certificate", "privateKey"))),
+    _kind("role", "roles", schemas.Role, authority=Authority(
+        references=_members("user", "group", "role"), guarded=("isEnabled",),
+    )),
+    _kind("permission", "permissions", schemas.Permission, authority=Authority(
+        references=(*_members("user", "group", "role"), Reference("model", "model", form="name"),
+                    Reference("adapter", "adapter", form="name")),
+        guarded=("resources", "actions", "effect", "isEnabled"),
+    )),
     _kind("model", "models"),
-    _kind("adapter", "adapters", secret_fields=("password",)),
-    _kind("enforcer", "enforcers"),
-    _kind("session", "sessions", schemas.Session),
+    _kind("adapter", "adapters", secret_fields=("password",),
+          authority=Authority(guarded=("host", "port", "user", "password", "databaseType", "database"))),
+    _kind("enforcer", "enforcers", authority=Authority(
+        references=(Reference("model", "model"), Reference("adapter", "adapter")),
+    )),
+    _kind("session", "sessions", schemas.Session, authority=SESSION_AUTHORITY),
     _kind(
         "token", "tokens", schemas.Token,
         hidden_fields=("accessToken", "refreshToken", "code"),
-        organization_of=_org_from_field,
+        organization_of=_org_from_field, authority=TOKEN_AUTHORITY,
     ),
     _kind("product", "products"),
     _kind("payment", "payments"),
     _kind("plan", "plans"),
     _kind("pricing", "pricings"),
     _kind("subscription", "subscriptions"),
-    _kind("syncer", "syncers", secret_fields=("password",)),
+    _kind("syncer", "syncers", secret_fields=("password",),
+          authority=Authority(guarded=("host", "port", "user", "password", "databaseType", "database"))),
     _kind(
         "webhook", "webhooks", WebhookConfig, organization_of=_org_from_field,
         secret_fields=("signingSecret", "previousSigningSecret", "headers"),
     ),
     _kind("form", "forms"),
     _kind("invitation", "invitations"),
-    _kind("ldap", "ldaps", secret_fields=("password",)),
+    _kind("ldap", "ldaps", secret_fields=("password",),
+          authority=Authority(guarded=("host", "port", "username", "password", "baseDn"))),
     _kind("order", "orders"),
     _kind("ticket", "tickets"),
     _kind("transaction", "transactions"),

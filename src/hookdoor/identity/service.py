@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from hookdoor.api.context import ApiContext
+from hookdoor.authority.service import AuthorityGuard
 from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.errors import BadRequest, Conflict, Forbidden, NotFound
 from hookdoor.identity.passwords import password_problem
@@ -22,13 +23,6 @@ from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, ResourceKind,
 from hookdoor.identity.repository import ListQuery, ObjectRepository
 from hookdoor.webhooks.service import prepare_new_webhook, prepare_updated_webhook
 
-# What a user may never change on their own account. Email and phone are verified identifiers
-# (relying parties trust email_verified), so as in Casdoor only administrators change them here.
-ADMIN_ONLY_USER_FIELDS = frozenset(
-    {"owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "roles", "permissions",
-     "groups", "signupApplication", "registerType", "accessKey", "accessSecret", "id",
-     "email", "emailVerified", "phone"}
-)
 # Kinds an ordinary signed-in user may read within their own organization (secrets masked).
 READABLE_BY_MEMBERS = frozenset({"organization", "application", "group", "role"})
 # Objects whose loss would lock everyone out.
@@ -60,6 +54,7 @@ class ObjectService:
         self.context = context
         self.kind = kind
         self.repository = ObjectRepository(context.db, kind)
+        self.guard = AuthorityGuard(context.db, context.principal, kind)
 
     @property
     def principal(self) -> Principal:
@@ -91,9 +86,7 @@ class ObjectService:
         return self.kind.mask(obj, may_manage=self.may_manage(obj))
 
     def may_manage(self, obj: dict[str, Any]) -> bool:
-        if self.principal.manages(self.kind.organization_of(obj)):
-            return True
-        return self.kind.singular == "user" and self.principal.is_user(obj["owner"], obj["name"])
+        return self.guard.manages(obj) or self.guard.is_own_account(obj)
 
     async def list(self, query: ListQuery) -> tuple[list[dict[str, Any]], int | None]:
         organization = self._readable_organization()
@@ -140,17 +133,6 @@ class ObjectService:
             raise BadRequest("invalid field owner: must not be empty")
         return data
 
-    def _require_manage(self, obj: dict[str, Any], verb: str) -> None:
-        principal = self.context.require_login()
-        organization = self.kind.organization_of(obj)
-        if self.kind.global_admin_only and verb != "update" and not principal.is_global_admin:
-            raise Forbidden(f"only global administrators may {verb} {self.kind.plural}")
-        if principal.manages(organization):
-            return
-        if self.kind.singular == "user" and verb == "update" and principal.is_user(obj["owner"], obj["name"]):
-            return
-        raise Forbidden(f"you may not {verb} {self.kind.singular} {obj['owner']}/{obj['name']}")
-
     async def _ensure_organization_exists(self, data: dict[str, Any]) -> None:
         if self.kind.singular == "organization":
             return
@@ -169,8 +151,9 @@ class ObjectService:
         )
 
     async def add(self, body: dict[str, Any]) -> None:
+        self.context.require_login()
         data = self._validated(body)
-        self._require_manage(data, "add")
+        await self.guard.check_add(data)
         await self._ensure_organization_exists(data)
         if await self.repository.exists(data["owner"], data["name"]):
             raise Conflict(f"{self.kind.singular} {data['owner']}/{data['name']} already exists")
@@ -194,11 +177,13 @@ class ObjectService:
         current = await self._current(owner, name)
         if current is None:
             raise NotFound(f"{self.kind.singular} {owner}/{name} does not exist")
-        self._require_manage(current, "update")
+        self.context.require_login()
+        self.guard.require_write(current, "update")
         merged = {**current, **({c: body[c] for c in columns if c in body} if columns else body)}
         data = self._validated(merged)
-        self._require_manage(data, "update")
-        self._check_self_service(current, data)
+        _restore_masked(current, data, self.kind.secret_fields)
+        await self.guard.check_update(current, data)
+        self._refuse_password_in_self_service(data)
         if self.kind.organization_of(data) != self.kind.organization_of(current):
             await self._ensure_organization_exists(data)  # moving it must not orphan it
         if (data["owner"], data["name"]) != (owner, name):
@@ -207,7 +192,6 @@ class ObjectService:
                 raise Conflict(f"{self.kind.singular} {data['owner']}/{data['name']} already exists")
         data["createdTime"] = current.get("createdTime") or data.get("createdTime", "")
         data["updatedTime"] = rfc3339(utcnow())
-        _restore_masked(current, data, self.kind.secret_fields)
         private = await PREPARE_UPDATE.get(self.kind.singular, _no_update)(self.context, current, data)
         await self._refuse_duplicates(data, (owner, name))
         changed = await self.repository.replace(owner, name, data, private)
@@ -224,14 +208,9 @@ class ObjectService:
             if await self.repository.held_by_another(field, value, *key):
                 raise Conflict(f"invalid field {field}: another {self.kind.singular} already uses this value")
 
-    def _check_self_service(self, current: dict[str, Any], data: dict[str, Any]) -> None:
-        if self.kind.singular != "user" or self.principal.manages(self.kind.organization_of(current)):
+    def _refuse_password_in_self_service(self, data: dict[str, Any]) -> None:
+        if self.kind.singular != "user" or self.guard.manages(data):
             return
-        # Compared with defaults filled in: a user stored without "score" (sign-up) has score 0.
-        before = self._validated(current)
-        changed = sorted(f for f in ADMIN_ONLY_USER_FIELDS if before.get(f) != data.get(f) and f in data)
-        if changed:
-            raise Forbidden(f"only administrators may change: {', '.join(changed)}")
         if (data.get("password") or "") not in ("", MASKED):
             # Otherwise a borrowed session could change the password without knowing the old one.
             raise Forbidden("change your own password with set-password, which asks for the old one")
@@ -248,7 +227,8 @@ class ObjectService:
         current = await self.repository.get(owner, name)
         if current is None:
             return False
-        self._require_manage(current, "delete")
+        self.context.require_login()
+        self.guard.check_delete(current)
         if self.kind.singular == "user" and self.principal.is_user(owner, name) and self.principal.is_org_admin:
             raise Forbidden("administrators cannot delete their own account")
         deleted = await self.repository.delete(owner, name)
