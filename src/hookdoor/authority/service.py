@@ -44,7 +44,7 @@ class AuthorityGuard:
         return all(self.principal.manages(organization) for organization in self.organizations_named(obj))
 
     def is_own_account(self, obj: dict[str, Any]) -> bool:
-        return self.kind.singular == "user" and self.principal.is_user(obj.get("owner", ""), obj.get("name", ""))
+        return self.kind.is_account and self.principal.is_user(obj.get("owner", ""), obj.get("name", ""))
 
     def require_write(self, obj: dict[str, Any], verb: str) -> None:
         if self.kind.global_admin_only and verb != "update" and not self.principal.is_global_admin:

@@ -11,11 +11,12 @@ from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, NotFound
 from hookdoor.events.recorder import record
 from hookdoor.identity import credentials
+from hookdoor.identity.passwords import password_problem
 from hookdoor.identity.principal import Principal
 from hookdoor.identity.registry import GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ObjectRepository, StoredObject
 from hookdoor.identity.schemas import EMAIL_PATTERN, NAME_PATTERN
-from hookdoor.identity.service import hashed_password
+from hookdoor.identity.service import MASKED
 
 USERS = kind("user")
 APPLICATIONS = kind("application")
@@ -34,6 +35,32 @@ def _text(body: dict[str, Any], field: str, *, required: bool = False, max_lengt
     if len(value) > max_length:
         raise BadRequest(f"invalid field {field}: longer than {max_length} characters")
     return value
+
+
+async def hashed_password(context: ApiContext, password: str) -> str:
+    if problem := password_problem(password):
+        raise BadRequest(f"invalid field password: {problem}")
+    return await context.services.passwords.hash(password)
+
+
+# ---- what adding or updating a user implies (declared with the kind in identity/registry.py) -------
+
+async def prepare_new_user(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:
+    """A new user gets its subject id; a password given in the body is stored only as its hash."""
+    data["id"] = str(uuid.uuid4())
+    password = data.pop("password", "") or ""
+    data["password"] = ""
+    if not password:
+        return {"password_hash": None}
+    return {"password_hash": await hashed_password(context, password)}
+
+
+async def prepare_updated_user(context: ApiContext, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    password = data.pop("password", "") or ""
+    data["password"] = ""
+    if password in ("", MASKED):
+        return {}
+    return {"password_hash": await hashed_password(context, password)}
 
 
 class Accounts:

@@ -165,6 +165,14 @@ async def revoke_user_tokens(db: AsyncSession, organization: str, user: str) -> 
     return len(tokens)
 
 
+async def prepare_new_application(context: object, data: dict[str, Any]) -> dict[str, Any]:
+    """A new application's client credentials, unless the body chose them (declared with the kind
+    in identity/registry.py)."""
+    data["clientId"] = data.get("clientId") or secrets.token_hex(10)
+    data["clientSecret"] = data.get("clientSecret") or secrets.token_hex(20)
+    return {}
+
+
 # ---- resolving the caller ------------------------------------------------------------------------
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:

@@ -6,7 +6,9 @@ events they record all derive from these declarations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+import importlib
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,11 +54,29 @@ class ResourceKind:
     global_admin_only: bool = False
     # The fields that carry authority, and how (authority/schemas.py); checked on every write.
     authority: Authority = NO_AUTHORITY
+    # Objects of this kind are people's accounts: a user reads and edits their own, and the events
+    # of a change name it as their subject.
+    is_account: bool = False
+    # Objects of this kind are the organizations themselves.
+    is_organization: bool = False
+    # Ordinary signed-in users may read this kind within their own organization (secrets masked).
+    readable_by_members: bool = False
+    # What adding or updating an object implies (hashing a password, generating credentials), as
+    # "module:function" in the kind's own domain folder; imported when first used, since those
+    # modules depend on this one. They may fill in ``data`` and return values for private columns.
+    on_add: str = ""
+    on_update: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def table_name(self) -> str:
         return self.plural
+
+    async def prepare_new(self, context: Any, data: dict[str, Any]) -> dict[str, Any]:
+        return await _hook(self.on_add)(context, data) if self.on_add else {}
+
+    async def prepare_update(self, context: Any, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return await _hook(self.on_update)(context, current, data) if self.on_update else {}
 
     def mask(self, obj: dict[str, Any], *, may_manage: bool) -> dict[str, Any]:
         """A copy safe to show: hidden fields dropped, secrets masked unless the viewer manages it."""
@@ -65,6 +85,12 @@ class ResourceKind:
             if shown.get(name) and not may_manage:
                 shown[name] = "***"
         return shown
+
+
+@functools.cache
+def _hook(path: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+    module, _, function = path.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _kind(
@@ -104,12 +130,13 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind(
         "organization", "organizations", schemas.Organization,
         organization_of=_org_is_name, globally_owned=True, global_admin_only=True,
+        is_organization=True, readable_by_members=True,
         authority=Authority(
             references=(Reference("defaultApplication", "application", form="global-name"),),
             guarded=("passwordType", "enableSoftDeletion", "mfaItems"),
         ),
     ),
-    _kind("group", "groups", schemas.Group, authority=Authority(
+    _kind("group", "groups", schemas.Group, readable_by_members=True, authority=Authority(
         references=(Reference("parentId", "group", form="name"), Reference("users", "user", many=True)),
         guarded=("manager", "isEnabled"),
     )),
@@ -118,19 +145,22 @@ KINDS: tuple[ResourceKind, ...] = (
         secret_fields=("accessSecret", "totpSecret", "recoveryCodes"),
         hidden_fields=("password", "passwordSalt"),
         lookup_columns=("id", "email", "phone", "accessKey"),
-        authority=USER_AUTHORITY,
+        authority=USER_AUTHORITY, is_account=True,
+        on_add="hookdoor.identity.accounts:prepare_new_user",
+        on_update="hookdoor.identity.accounts:prepare_updated_user",
     ),
     _kind(
         "application", "applications", schemas.Application,
         secret_fields=("clientSecret",), lookup_columns=("clientId",),
         organization_of=_org_from_field, globally_owned=True, authority=APPLICATION_AUTHORITY,
+        readable_by_members=True, on_add="hookdoor.identity.credentials:prepare_new_application",
     ),
     _kind("provider", "providers", schemas.Provider, secret_fields=("clientSecret", "clientSecret2"),
           authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port"))),
     _kind("resource", "resources"),
     _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",),
           authority=Authority(guarded=("certificate", "privateKey"))),
-    _kind("role", "roles", schemas.Role, authority=Authority(
+    _kind("role", "roles", schemas.Role, readable_by_members=True, authority=Authority(
         references=_members("user", "group", "role"), guarded=("isEnabled",),
     )),
     _kind("permission", "permissions", schemas.Permission, authority=Authority(
@@ -160,6 +190,8 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind(
         "webhook", "webhooks", WebhookConfig, organization_of=_org_from_field,
         secret_fields=("signingSecret", "previousSigningSecret", "headers"),
+        on_add="hookdoor.webhooks.service:prepare_new_webhook",
+        on_update="hookdoor.webhooks.service:prepare_updated_webhook",
     ),
     _kind("form", "forms"),
     _kind("invitation", "invitations"),

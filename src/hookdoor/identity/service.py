@@ -5,9 +5,6 @@ Routes call this; it calls the repository; nothing here commits.
 
 from __future__ import annotations
 
-import secrets
-import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -17,14 +14,10 @@ from hookdoor.api.context import ApiContext
 from hookdoor.authority.service import AuthorityGuard
 from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.errors import BadRequest, Conflict, Forbidden, NotFound
-from hookdoor.identity.passwords import password_problem
 from hookdoor.identity.principal import Principal
 from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, ResourceKind, kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
-from hookdoor.webhooks.service import prepare_new_webhook, prepare_updated_webhook
 
-# Kinds an ordinary signed-in user may read within their own organization (secrets masked).
-READABLE_BY_MEMBERS = frozenset({"organization", "application", "group", "role"})
 # Objects whose loss would lock everyone out.
 PROTECTED = {("organization", GLOBAL_OWNER, BUILT_IN_ORG), ("application", GLOBAL_OWNER, "app-built-in")}
 MASKED = "***"
@@ -67,9 +60,9 @@ class ObjectService:
         principal = self.context.require_login()
         if principal.is_global_admin:
             return None
-        if principal.is_org_admin or self.kind.singular in READABLE_BY_MEMBERS:
+        if principal.is_org_admin or self.kind.readable_by_members:
             return principal.organization
-        if self.kind.singular == "user":
+        if self.kind.is_account:
             return principal.organization  # narrowed to themselves in list()
         raise Forbidden(f"only administrators may read {self.kind.plural}")
 
@@ -78,9 +71,9 @@ class ObjectService:
         organization = self.kind.organization_of(obj)
         if principal.manages(organization):
             return True
-        if self.kind.singular == "user":
+        if self.kind.is_account:
             return principal.is_user(obj["owner"], obj["name"])
-        return self.kind.singular in READABLE_BY_MEMBERS and organization == principal.organization
+        return self.kind.readable_by_members and organization == principal.organization
 
     def shown(self, obj: dict[str, Any]) -> dict[str, Any]:
         return self.kind.mask(obj, may_manage=self.may_manage(obj))
@@ -96,7 +89,7 @@ class ObjectService:
             raise Forbidden(f"you may not read {self.kind.plural} of organization {query.owner!r}")
         query = replace(query, organization=organization)
         principal = self.principal
-        if self.kind.singular == "user" and not principal.manages(principal.organization):
+        if self.kind.is_account and not principal.manages(principal.organization):
             query = replace(query, equals={**(query.equals or {}), "name": principal.name})
         items, total = await self.repository.list(query)
         return [self.shown(item) for item in items], total
@@ -134,7 +127,7 @@ class ObjectService:
         return data
 
     async def _ensure_organization_exists(self, data: dict[str, Any]) -> None:
-        if self.kind.singular == "organization":
+        if self.kind.is_organization:
             return
         organization = self.kind.organization_of(data)
         if not await ObjectRepository(self.context.db, kind("organization")).exists(
@@ -147,7 +140,7 @@ class ObjectService:
         self.context.action.concerns(
             obj=masked,
             organization=self.kind.organization_of(obj),
-            subject=masked if self.kind.singular == "user" else None,
+            subject=masked if self.kind.is_account else None,
         )
 
     async def add(self, body: dict[str, Any]) -> None:
@@ -160,7 +153,7 @@ class ObjectService:
         now = rfc3339(utcnow())
         data["createdTime"] = data.get("createdTime") or now
         data["updatedTime"] = now
-        private = await PREPARE_NEW.get(self.kind.singular, _nothing)(self.context, data)
+        private = await self.kind.prepare_new(self.context, data)
         await self._refuse_duplicates(data, (data["owner"], data["name"]))
         await self.repository.insert(data, private)
         self._record(data)
@@ -169,7 +162,7 @@ class ObjectService:
         """The object as stored. Users updating their own account have it already: authenticating
         them read it in this same transaction."""
         own = self.principal.user
-        if self.kind.singular == "user" and own is not None and self.principal.is_user(owner, name):
+        if self.kind.is_account and own is not None and self.principal.is_user(owner, name):
             return own
         return await self.repository.get(owner, name)
 
@@ -181,7 +174,7 @@ class ObjectService:
         self.guard.require_write(current, "update")
         merged = {**current, **({c: body[c] for c in columns if c in body} if columns else body)}
         data = self._validated(merged)
-        _restore_masked(current, data, self.kind.secret_fields)
+        restore_masked(current, data, self.kind.secret_fields)
         await self.guard.check_update(current, data)
         self._refuse_password_in_self_service(data)
         if self.kind.organization_of(data) != self.kind.organization_of(current):
@@ -192,7 +185,7 @@ class ObjectService:
                 raise Conflict(f"{self.kind.singular} {data['owner']}/{data['name']} already exists")
         data["createdTime"] = current.get("createdTime") or data.get("createdTime", "")
         data["updatedTime"] = rfc3339(utcnow())
-        private = await PREPARE_UPDATE.get(self.kind.singular, _no_update)(self.context, current, data)
+        private = await self.kind.prepare_update(self.context, current, data)
         await self._refuse_duplicates(data, (owner, name))
         changed = await self.repository.replace(owner, name, data, private)
         self._record(data)
@@ -209,7 +202,7 @@ class ObjectService:
                 raise Conflict(f"invalid field {field}: another {self.kind.singular} already uses this value")
 
     def _refuse_password_in_self_service(self, data: dict[str, Any]) -> None:
-        if self.kind.singular != "user" or self.guard.manages(data):
+        if not self.kind.is_account or self.guard.manages(data):
             return
         if (data.get("password") or "") not in ("", MASKED):
             # Otherwise a borrowed session could change the password without knowing the old one.
@@ -229,63 +222,15 @@ class ObjectService:
             return False
         self.context.require_login()
         self.guard.check_delete(current)
-        if self.kind.singular == "user" and self.principal.is_user(owner, name) and self.principal.is_org_admin:
+        if self.guard.is_own_account(current) and self.principal.is_org_admin:
             raise Forbidden("administrators cannot delete their own account")
         deleted = await self.repository.delete(owner, name)
         self._record(current)
         return deleted
 
 
-# ---- what each kind implies when created or updated -------------------------------------------
-
-Prepare = Callable[[ApiContext, dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-async def _nothing(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:
-    return {}
-
-
-async def _no_update(context: ApiContext, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    return {}
-
-
-async def hashed_password(context: ApiContext, password: str) -> str:
-    if problem := password_problem(password):
-        raise BadRequest(f"invalid field password: {problem}")
-    return await context.services.passwords.hash(password)
-
-
-async def _new_user(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:
-    data["id"] = data.get("id") or str(uuid.uuid4())
-    password = data.pop("password", "") or ""
-    data["password"] = ""
-    if not password:
-        return {"password_hash": None}
-    return {"password_hash": await hashed_password(context, password)}
-
-
-async def _updated_user(context: ApiContext, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    password = data.pop("password", "") or ""
-    data["password"] = ""
-    if password in ("", MASKED):
-        return {}
-    return {"password_hash": await hashed_password(context, password)}
-
-
-def _restore_masked(current: dict[str, Any], data: dict[str, Any], fields: tuple[str, ...]) -> None:
+def restore_masked(current: dict[str, Any], data: dict[str, Any], fields: tuple[str, ...]) -> None:
+    """A masked secret sent back ("***", or left out) keeps its stored value."""
     for field in fields:
         if data.get(field) == MASKED or (field in current and field not in data):
             data[field] = current.get(field)
-
-
-async def _new_application(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:
-    data["clientId"] = data.get("clientId") or secrets.token_hex(10)
-    data["clientSecret"] = data.get("clientSecret") or secrets.token_hex(20)
-    return {}
-
-
-PREPARE_NEW: dict[str, Prepare] = {
-    "user": _new_user, "application": _new_application, "webhook": prepare_new_webhook,
-}
-PrepareUpdate = Callable[[ApiContext, dict[str, Any], dict[str, Any]], Awaitable[dict[str, Any]]]
-PREPARE_UPDATE: dict[str, PrepareUpdate] = {"user": _updated_user, "webhook": prepare_updated_webhook}
