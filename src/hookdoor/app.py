@@ -34,6 +34,7 @@ from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, 
 from hookdoor.identity.passwords import Passwords
 from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
+from hookdoor.oauth import endpoints as oauth_endpoints
 from hookdoor.webhooks import endpoints as webhook_endpoints
 from hookdoor.webhooks.target_guard import TargetPolicy
 
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(system_endpoints.router)
     app.include_router(account_endpoints.router)
     app.include_router(oauth.router)
+    app.include_router(oauth_endpoints.router)
     app.include_router(webhook_endpoints.router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files

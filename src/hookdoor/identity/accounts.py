@@ -17,6 +17,7 @@ from hookdoor.identity.registry import GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ObjectRepository, StoredObject
 from hookdoor.identity.schemas import EMAIL_PATTERN, NAME_PATTERN
 from hookdoor.identity.service import MASKED
+from hookdoor.oauth.service import token_signer
 
 USERS = kind("user")
 APPLICATIONS = kind("application")
@@ -157,8 +158,7 @@ class Accounts:
 
     async def issue_token(self, user: dict[str, Any], application: dict[str, Any]) -> credentials.IssuedToken:
         return await credentials.issue_token(
-            self.context.db, self.context.settings,
-            application=application["name"], organization=user["owner"], user=user["name"],
+            self.context.db, token_signer(self.context), application=application, user=user
         )
 
     async def issue_code(self, user: dict[str, Any], application: dict[str, Any]) -> str:

@@ -32,6 +32,8 @@ from hookdoor.identity.principal import (
 )
 from hookdoor.identity.registry import GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
+from hookdoor.oauth.repository import DEFAULT_CERT
+from hookdoor.oauth.service import TokenSigner
 
 SESSION_COOKIE = "casdoor_session_id"
 
@@ -98,34 +100,39 @@ class IssuedToken:
     refresh_token: str
     expires_in: int
     token: dict[str, Any]
+    id_token: str | None = None
 
 
 async def issue_token(
-    db: AsyncSession, settings: Settings, *, application: str, organization: str, user: str, scope: str = ""
+    db: AsyncSession, signer: TokenSigner, *, application: dict[str, Any], user: dict[str, Any] | None,
+    scope: str = "", nonce: str = "",
 ) -> IssuedToken:
-    access, refresh = new_token(), new_token()
-    expires_in = settings.access_token_ttl_hours * 3600
-    now = utcnow()
-    token = _token_object(application, organization, user, scope, "Bearer", expires_in)
+    """Signed access and refresh tokens for ``user`` of ``application`` (None: the application
+    itself); the token object records whom they act for, and stores only their hashes."""
+    signed = await signer.sign(application, user, scope=scope, nonce=nonce)
+    organization = user["owner"] if user else application.get("organization", "")
+    token = _token_object(application["name"], organization, user["name"] if user else "", scope, "Bearer",
+                          signed.expires_in, name=signed.name)
     await ObjectRepository(db, kind("token")).insert(
         token,
         {
-            "access_token_hash": hash_token(access),
-            "refresh_token_hash": hash_token(refresh),
-            "expires_at": now + timedelta(seconds=expires_in),
+            "access_token_hash": hash_token(signed.access_token),
+            "refresh_token_hash": hash_token(signed.refresh_token),
+            "expires_at": utcnow() + timedelta(seconds=signed.expires_in),
         },
     )
-    return IssuedToken(token["name"], access, refresh, expires_in, token)
+    return IssuedToken(token["name"], signed.access_token, signed.refresh_token, signed.expires_in, token,
+                       signed.id_token)
 
 
 CODE_LIFETIME = timedelta(minutes=5)
 
 
 def _token_object(application: str, organization: str, user: str, scope: str, token_type: str,
-                  expires_in: int) -> dict[str, Any]:
+                  expires_in: int, name: str | None = None) -> dict[str, Any]:
     now = rfc3339(utcnow())
     return {
-        "owner": GLOBAL_OWNER, "name": uuid.uuid4().hex, "createdTime": now, "updatedTime": now,
+        "owner": GLOBAL_OWNER, "name": name or uuid.uuid4().hex, "createdTime": now, "updatedTime": now,
         "application": application, "organization": organization, "user": user,
         "expiresIn": expires_in, "scope": scope, "tokenType": token_type,
     }
@@ -170,6 +177,7 @@ async def prepare_new_application(context: object, data: dict[str, Any]) -> dict
     in identity/registry.py)."""
     data["clientId"] = data.get("clientId") or secrets.token_hex(10)
     data["clientSecret"] = data.get("clientSecret") or secrets.token_hex(20)
+    data["cert"] = data.get("cert") or DEFAULT_CERT  # as in Casdoor: every application has a cert
     return {}
 
 

@@ -15,6 +15,7 @@ from hookdoor.errors import HookdoorError, OAuthError
 from hookdoor.identity import credentials
 from hookdoor.identity.accounts import APPLICATIONS, USERS, Accounts
 from hookdoor.identity.repository import ObjectRepository
+from hookdoor.oauth.service import token_signer
 
 router = APIRouter(prefix="/api/login/oauth", tags=["oauth"])
 Context = Depends(api_context, scope="function")
@@ -71,17 +72,19 @@ async def access_token(context: ApiContext = Context) -> dict[str, Any]:
         raise OAuthError("unsupported_grant_type", f"grant_type must be one of: {', '.join(GRANTS)}")
     application = await _client(context, form)
     organization, user = await _user_of(context, grant, form, application)
+    subject = None
     if user:
         subject = await ObjectRepository(context.db, USERS).get(organization, user)
         if subject is None or subject.get("isForbidden") or subject.get("isDeleted"):
             raise OAuthError("invalid_grant", "the user no longer exists or is forbidden")
         context.action.concerns(subject=USERS.mask(subject, may_manage=False))
     issued = await credentials.issue_token(
-        context.db, context.settings, application=application["name"], organization=organization, user=user,
-        scope=form.get("scope", ""),
+        context.db, token_signer(context), application=application, user=subject if user else None,
+        scope=form.get("scope", ""), nonce=form.get("nonce", ""),
     )
-    return {
+    answer = {
         "access_token": issued.access_token, "refresh_token": issued.refresh_token, "token_type": "Bearer",
         "expires_in": issued.expires_in, "scope": form.get("scope", ""),
     }
+    return {**answer, "id_token": issued.id_token} if issued.id_token else answer
 

@@ -159,7 +159,8 @@ KINDS: tuple[ResourceKind, ...] = (
           authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port"))),
     _kind("resource", "resources"),
     _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",),
-          authority=Authority(guarded=("certificate", "privateKey"))),
+          authority=Authority(guarded=("certificate", "privateKey")),
+          on_add="hookdoor.oauth.service:prepare_new_cert", on_update="hookdoor.oauth.service:prepare_updated_cert"),
     _kind("role", "roles", schemas.Role, readable_by_members=True, authority=Authority(
         references=_members("user", "group", "role"), guarded=("isEnabled",),
     )),

@@ -1,0 +1,183 @@
+"""Signing Hookdoor's tokens, and what adding or changing a cert implies.
+
+Access and refresh tokens are JWTs signed with the application's cert (joserfc), in the
+application's ``tokenFormat``, with the audience its ``clientId`` - so Casdoor's SDKs verify them
+with the cert's certificate, unmodified. Only their SHA-256 is stored (``identity/credentials.py``):
+revoking a token deletes its row, and a token without a row is refused everywhere at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jwt
+
+from hookdoor.errors import BadRequest
+from hookdoor.identity.registry import GLOBAL_OWNER
+from hookdoor.oauth import keys
+from hookdoor.oauth.repository import CertRepository
+from hookdoor.oauth.schemas import TOKEN_FORMATS, user_claims
+
+DEFAULT_REFRESH_HOURS_FACTOR = 1  # Casdoor: a refresh token lives as long as its access token by default
+
+
+# ---- what adding or changing a cert implies (declared with the kind in identity/registry.py) ---------
+
+async def prepare_new_cert(context: Any, data: dict[str, Any]) -> dict[str, Any]:
+    await _fill_in_keys(data)
+    return {}
+
+
+async def prepare_updated_cert(context: Any, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    if any(data.get(f) != current.get(f) for f in ("certificate", "privateKey", "cryptoAlgorithm")):
+        await _fill_in_keys(data)
+    return {}
+
+
+async def _fill_in_keys(data: dict[str, Any]) -> None:
+    """A cert sent without key material gets a new key pair (Casdoor's "add-cert" with an empty
+    certificate); one sent with it is checked, so that a bad key fails here and not at sign-in."""
+    data["scope"] = data.get("scope") or "JWT"
+    data["type"] = data.get("type") or "x509"
+    data["cryptoAlgorithm"] = keys.algorithm_of(data)
+    if data["cryptoAlgorithm"].startswith(("RS", "PS")):
+        data["bitSize"] = int(data.get("bitSize") or keys.DEFAULT_BIT_SIZE)
+    data["expireInYears"] = int(data.get("expireInYears") or keys.DEFAULT_EXPIRE_YEARS)
+    if data.get("certificate") and data.get("privateKey"):
+        keys.check_pair(data)
+        return
+    if data.get("certificate") or data.get("privateKey"):
+        raise BadRequest("invalid field certificate/privateKey: give both, or neither to have them generated")
+    pair = await asyncio.to_thread(keys.generate, data)  # an RSA-4096 key takes a second: not in the loop
+    data.update(certificate=pair.certificate, privateKey=pair.private_key, expireTime=pair.expire_time)
+
+
+def new_cert(name: str, owner: str = GLOBAL_OWNER) -> dict[str, Any]:
+    """A cert as Casdoor's defaults make it, key material still to be generated."""
+    return {"owner": owner, "name": name, "displayName": name, "scope": "JWT", "type": "x509",
+            "cryptoAlgorithm": keys.DEFAULT_ALGORITHM, "bitSize": keys.DEFAULT_BIT_SIZE,
+            "expireInYears": keys.DEFAULT_EXPIRE_YEARS, "certificate": "", "privateKey": ""}
+
+
+async def with_keys(cert: dict[str, Any]) -> dict[str, Any]:
+    filled = dict(cert)
+    await _fill_in_keys(filled)
+    return filled
+
+
+# ---- signing ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignedTokens:
+    name: str  # the token object's name; its jti is "admin/<name>"
+    access_token: str
+    refresh_token: str
+    id_token: str | None
+    expires_in: int
+    refresh_expires_in: int
+
+
+def _hours(application: dict[str, Any], field: str, default: float) -> float:
+    value = application.get(field) or 0
+    return float(value) if float(value) > 0 else default
+
+
+def at_hash(access_token: str, algorithm: str) -> str:
+    """OIDC Core 3.1.3.6: the left half of the token's hash by the JWS algorithm's hash function
+    (SHA-256 for RS256/ES256/PS256...; SHA-512 for EdDSA over Ed25519), base64url."""
+    function = hashlib.sha512 if algorithm == "EdDSA" else getattr(hashlib, f"sha{algorithm[2:]}")
+    digest = function(access_token.encode()).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+class TokenSigner:
+    def __init__(self, db: Any, issuer: str, default_ttl_hours: float) -> None:
+        self.certs = CertRepository(db)
+        self.issuer = issuer
+        self.default_ttl_hours = default_ttl_hours
+
+    async def signing_cert(self, application: dict[str, Any]) -> dict[str, Any]:
+        cert = await self.certs.for_application(application)
+        if cert is None or not cert.get("privateKey"):
+            raise BadRequest(f"application {application.get('name')!r} has no usable cert "
+                             f"({application.get('cert') or 'cert-built-in'!r}); give it one with key material")
+        return cert
+
+    async def sign(
+        self, application: dict[str, Any], user: dict[str, Any] | None, *, scope: str = "", nonce: str = "",
+        auth_time: int | None = None,
+    ) -> SignedTokens:
+        """An access and a refresh token for ``user`` (None: the application itself, as in
+        client_credentials), and an ID token when the scope asks for ``openid``."""
+        token_format = application.get("tokenFormat") or "JWT"
+        if token_format not in TOKEN_FORMATS:
+            raise BadRequest(f"application {application['name']!r}: unknown tokenFormat {token_format!r}")
+        cert = await self.signing_cert(application)
+        key, algorithm = keys.signing_key(cert), keys.algorithm_of(cert)
+        now = int(time.time())
+        access_hours = _hours(application, "expireInHours", self.default_ttl_hours)
+        refresh_hours = _hours(application, "refreshExpireInHours", access_hours * DEFAULT_REFRESH_HOURS_FACTOR)
+        name = uuid.uuid4().hex
+        base = self._claims(application, user, token_format, scope, nonce, name, now)
+        header = {"alg": algorithm, "kid": cert["name"], "typ": "JWT"}
+        access = jwt.encode(header, {**base, "tokenType": "access-token", "exp": now + int(access_hours * 3600)}, key)
+        refresh = jwt.encode(
+            header, {**base, "tokenType": "refresh-token", "exp": now + int(refresh_hours * 3600)}, key
+        )
+        id_token = None
+        if user is not None and "openid" in scope.split():
+            id_claims = self._id_claims(application, user, nonce, now, access_hours, auth_time or now,
+                                        at_hash(access, algorithm))
+            id_token = jwt.encode(header, id_claims, key)
+        return SignedTokens(name, access, refresh, id_token, int(access_hours * 3600), int(refresh_hours * 3600))
+
+    def _claims(
+        self, application: dict[str, Any], user: dict[str, Any] | None, token_format: str, scope: str,
+        nonce: str, name: str, now: int,
+    ) -> dict[str, Any]:
+        client_id = application.get("clientId", "")
+        registered = {
+            "iss": self.issuer, "sub": user.get("id", "") if user else client_id, "aud": [client_id],
+            "nbf": now, "iat": now, "jti": f"{GLOBAL_OWNER}/{name}",
+        }
+        about = user_claims(token_format, user, application.get("tokenFields")) if user else {
+            "owner": application.get("organization", ""), "name": application["name"], "type": "application",
+        }
+        extra = {"nonce": nonce, "scope": scope, "azp": client_id}
+        if token_format == "JWT" and user:
+            extra["tag"] = user.get("tag", "")
+        return {**about, **{k: v for k, v in extra.items() if v or k == "tag"}, **registered}
+
+    def _id_claims(
+        self, application: dict[str, Any], user: dict[str, Any], nonce: str, now: int, hours: float,
+        auth_time: int, access_token_hash: str,
+    ) -> dict[str, Any]:
+        client_id = application.get("clientId", "")
+        claims = {
+            "iss": self.issuer, "sub": user.get("id", ""), "aud": client_id, "azp": client_id,
+            "iat": now, "exp": now + int(hours * 3600), "auth_time": auth_time, "at_hash": access_token_hash,
+            "name": user.get("displayName") or user.get("name", ""), "preferred_username": user.get("name", ""),
+            "owner": user.get("owner", ""),
+        }
+        if nonce:
+            claims["nonce"] = nonce
+        return claims
+
+
+def issuer_of(context: Any) -> str:
+    """The issuer of tokens and discovery: the configured public URL, else how this request came."""
+    return context.settings.public_url.rstrip("/") or str(context.request.base_url).rstrip("/")
+
+
+def token_signer(context: Any) -> TokenSigner:
+    return TokenSigner(context.db, issuer_of(context), context.settings.access_token_ttl_hours)
+
+
+async def jwks(certs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"keys": [keys.public_jwk(cert) for cert in certs]}
