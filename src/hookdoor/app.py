@@ -29,12 +29,13 @@ from hookdoor.delivery.runner import running_worker
 from hookdoor.delivery.worker import Worker
 from hookdoor.errors import HookdoorError, OAuthError, TooManyRequests
 from hookdoor.events.wakeup import Doorbell, Wakeup
-from hookdoor.identity import account_endpoints, endpoints, oauth
+from hookdoor.identity import account_endpoints, endpoints
 from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, stored_secret_key
 from hookdoor.identity.passwords import Passwords
 from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
-from hookdoor.oauth import endpoints as oauth_endpoints
+from hookdoor.oauth import discovery
+from hookdoor.oauth import endpoints as oauth
 from hookdoor.webhooks import endpoints as webhook_endpoints
 from hookdoor.webhooks.target_guard import TargetPolicy
 
@@ -145,7 +146,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(system_endpoints.router)
     app.include_router(account_endpoints.router)
     app.include_router(oauth.router)
-    app.include_router(oauth_endpoints.router)
+    app.include_router(discovery.router)
     app.include_router(webhook_endpoints.router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files

@@ -1,8 +1,6 @@
-"""OpenID Connect discovery and the keys that verify Hookdoor's tokens, at Casdoor's paths.
+"""OAuth 2 token endpoint (RFC 6749): authorization_code, password, client_credentials, refresh_token.
 
-``/.well-known/openid-configuration`` and ``/.well-known/jwks`` describe the whole server;
-``/.well-known/<application>/...`` the same for one application, whose JWKS holds its own cert only.
-Public by design, as in every OpenID provider: they hold no secret.
+Errors keep RFC 6749's ``{error, error_description}`` shape, not Casdoor's envelope.
 """
 
 from __future__ import annotations
@@ -10,72 +8,83 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
 
 from hookdoor.api.context import ApiContext, api_context
-from hookdoor.errors import NotFound
-from hookdoor.oauth import keys
-from hookdoor.oauth.repository import CertRepository
-from hookdoor.oauth.service import issuer_of, jwks
+from hookdoor.api.envelope import form_or_json
+from hookdoor.errors import HookdoorError, OAuthError
+from hookdoor.identity import credentials
+from hookdoor.identity.accounts import APPLICATIONS, USERS, Accounts
+from hookdoor.identity.repository import ObjectRepository
+from hookdoor.oauth.service import token_signer
 
-router = APIRouter(prefix="/.well-known", tags=["oauth"])
+router = APIRouter(prefix="/api/login/oauth", tags=["oauth"])
 Context = Depends(api_context, scope="function")
-SCOPES = ["openid", "email", "profile", "address", "phone", "offline_access"]
-# What a client may ask for today; each entry is served (see docs/casdoor-compatibility.md).
-GRANT_TYPES = ["authorization_code", "password", "client_credentials", "refresh_token"]
-CLAIMS = ["iss", "sub", "aud", "iat", "exp", "nbf", "jti", "azp", "nonce", "at_hash", "auth_time", "owner",
-          "name", "preferred_username", "id", "displayName", "avatar", "email", "email_verified", "phone",
-          "type", "isAdmin", "groups", "tag", "scope", "tokenType"]
+GRANTS = ("authorization_code", "password", "client_credentials", "refresh_token")
 
 
-def discovery(issuer: str, jwks_uri: str) -> dict[str, Any]:
-    return {
-        "issuer": issuer,
-        "authorization_endpoint": f"{issuer}/login/oauth/authorize",
-        "token_endpoint": f"{issuer}/api/login/oauth/access_token",
-        "userinfo_endpoint": f"{issuer}/api/userinfo",
-        "jwks_uri": jwks_uri,
-        "end_session_endpoint": f"{issuer}/api/logout",
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": GRANT_TYPES,
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": list(keys.ALGORITHMS),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "scopes_supported": SCOPES,
-        "code_challenge_methods_supported": ["S256"],
-        "claims_supported": CLAIMS,
-        "request_parameter_supported": False,
+def _client_credentials(context: ApiContext, form: dict[str, str]) -> tuple[str, str]:
+    basic = credentials.basic_credentials(context.request)
+    if basic is not None:
+        return basic
+    return form.get("client_id", ""), form.get("client_secret", "")
+
+
+async def _client(context: ApiContext, form: dict[str, str]) -> dict[str, Any]:
+    client_id, client_secret = _client_credentials(context, form)
+    stored = await ObjectRepository(context.db, APPLICATIONS).find_by("clientId", client_id) if client_id else None
+    if stored is None or not credentials.secrets_equal(client_secret, stored.data.get("clientSecret") or ""):
+        raise OAuthError("invalid_client", "unknown client_id or wrong client_secret", 401)
+    context.action.concerns(organization=stored.data.get("organization", ""))
+    return stored.data
+
+
+async def _redeemed(context: ApiContext, column: str, secret: str, application: str, what: str) -> dict[str, Any]:
+    if not secret:
+        raise OAuthError("invalid_request", f"{what} is required")
+    token = await credentials.redeem(context.db, column, secret, application)
+    if token is None:
+        raise OAuthError("invalid_grant", f"the {what} is invalid, expired, used, or not this client's")
+    return token
+
+
+async def _user_of(context: ApiContext, grant: str, form: dict[str, str], app: dict[str, Any]) -> tuple[str, str]:
+    """(organization, user name) the tokens are for; an empty user for client_credentials."""
+    if grant == "client_credentials":
+        return app.get("organization", ""), ""
+    if grant == "password":
+        try:
+            stored = await Accounts(context).authenticate(
+                app.get("organization", ""), form.get("username", ""), form.get("password", "")
+            )
+        except HookdoorError as exc:
+            raise OAuthError("invalid_grant", exc.message) from None
+        return stored.data["owner"], stored.data["name"]
+    column, field = ("code_hash", "code") if grant == "authorization_code" else ("refresh_token_hash", "refresh_token")
+    token = await _redeemed(context, column, form.get(field, ""), app["name"], field)
+    return token["organization"], token["user"]
+
+
+@router.post("/access_token")
+async def access_token(context: ApiContext = Context) -> dict[str, Any]:
+    form = await form_or_json(context.request)
+    grant = form.get("grant_type", "")
+    if grant not in GRANTS:
+        raise OAuthError("unsupported_grant_type", f"grant_type must be one of: {', '.join(GRANTS)}")
+    application = await _client(context, form)
+    organization, user = await _user_of(context, grant, form, application)
+    subject = None
+    if user:
+        subject = await ObjectRepository(context.db, USERS).get(organization, user)
+        if subject is None or subject.get("isForbidden") or subject.get("isDeleted"):
+            raise OAuthError("invalid_grant", "the user no longer exists or is forbidden")
+        context.action.concerns(subject=USERS.mask(subject, may_manage=False))
+    issued = await credentials.issue_token(
+        context.db, token_signer(context), application=application, user=subject if user else None,
+        scope=form.get("scope", ""), nonce=form.get("nonce", ""),
+    )
+    answer = {
+        "access_token": issued.access_token, "refresh_token": issued.refresh_token, "token_type": "Bearer",
+        "expires_in": issued.expires_in, "scope": form.get("scope", ""),
     }
+    return {**answer, "id_token": issued.id_token} if issued.id_token else answer
 
-
-async def _application(context: ApiContext, name: str) -> dict[str, Any]:
-    application = await CertRepository(context.db).application(name)
-    if application is None:
-        raise NotFound(f"application {name!r} does not exist")
-    return application
-
-
-@router.get("/openid-configuration")
-async def openid_configuration(context: ApiContext = Context) -> JSONResponse:
-    issuer = issuer_of(context)
-    return JSONResponse(discovery(issuer, f"{issuer}/.well-known/jwks"))
-
-
-@router.get("/jwks")
-async def server_jwks(context: ApiContext = Context) -> JSONResponse:
-    return JSONResponse(await jwks(await CertRepository(context.db).published()))
-
-
-@router.get("/{application}/openid-configuration")
-async def application_openid_configuration(application: str, context: ApiContext = Context) -> JSONResponse:
-    await _application(context, application)
-    issuer = issuer_of(context)
-    return JSONResponse(discovery(issuer, f"{issuer}/.well-known/{application}/jwks"))
-
-
-@router.get("/{application}/jwks")
-async def application_jwks(application: str, context: ApiContext = Context) -> JSONResponse:
-    certs = CertRepository(context.db)
-    cert = await certs.for_application(await _application(context, application))
-    return JSONResponse(await jwks([cert] if cert and cert.get("certificate") else []))

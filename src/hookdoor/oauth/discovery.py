@@ -1,0 +1,81 @@
+"""OpenID Connect discovery and the keys that verify Hookdoor's tokens, at Casdoor's paths.
+
+``/.well-known/openid-configuration`` and ``/.well-known/jwks`` describe the whole server;
+``/.well-known/<application>/...`` the same for one application, whose JWKS holds its own cert only.
+Public by design, as in every OpenID provider: they hold no secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from hookdoor.api.context import ApiContext, api_context
+from hookdoor.errors import NotFound
+from hookdoor.oauth import keys
+from hookdoor.oauth.repository import CertRepository
+from hookdoor.oauth.service import issuer_of, jwks
+
+router = APIRouter(prefix="/.well-known", tags=["oauth"])
+Context = Depends(api_context, scope="function")
+SCOPES = ["openid", "email", "profile", "address", "phone", "offline_access"]
+# What a client may ask for today; each entry is served (see docs/casdoor-compatibility.md).
+GRANT_TYPES = ["authorization_code", "password", "client_credentials", "refresh_token"]
+CLAIMS = ["iss", "sub", "aud", "iat", "exp", "nbf", "jti", "azp", "nonce", "at_hash", "auth_time", "owner",
+          "name", "preferred_username", "id", "displayName", "avatar", "email", "email_verified", "phone",
+          "type", "isAdmin", "groups", "tag", "scope", "tokenType"]
+
+
+def discovery(issuer: str, jwks_uri: str) -> dict[str, Any]:
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/login/oauth/authorize",
+        "token_endpoint": f"{issuer}/api/login/oauth/access_token",
+        "userinfo_endpoint": f"{issuer}/api/userinfo",
+        "jwks_uri": jwks_uri,
+        "end_session_endpoint": f"{issuer}/api/logout",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": GRANT_TYPES,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(keys.ALGORITHMS),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": SCOPES,
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": CLAIMS,
+        "request_parameter_supported": False,
+    }
+
+
+async def _application(context: ApiContext, name: str) -> dict[str, Any]:
+    application = await CertRepository(context.db).application(name)
+    if application is None:
+        raise NotFound(f"application {name!r} does not exist")
+    return application
+
+
+@router.get("/openid-configuration")
+async def openid_configuration(context: ApiContext = Context) -> JSONResponse:
+    issuer = issuer_of(context)
+    return JSONResponse(discovery(issuer, f"{issuer}/.well-known/jwks"))
+
+
+@router.get("/jwks")
+async def server_jwks(context: ApiContext = Context) -> JSONResponse:
+    return JSONResponse(await jwks(await CertRepository(context.db).published()))
+
+
+@router.get("/{application}/openid-configuration")
+async def application_openid_configuration(application: str, context: ApiContext = Context) -> JSONResponse:
+    await _application(context, application)
+    issuer = issuer_of(context)
+    return JSONResponse(discovery(issuer, f"{issuer}/.well-known/{application}/jwks"))
+
+
+@router.get("/{application}/jwks")
+async def application_jwks(application: str, context: ApiContext = Context) -> JSONResponse:
+    certs = CertRepository(context.db)
+    cert = await certs.for_application(await _application(context, application))
+    return JSONResponse(await jwks([cert] if cert and cert.get("certificate") else []))
