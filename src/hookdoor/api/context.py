@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,12 +26,22 @@ from hookdoor.identity.principal import Principal
 log = logging.getLogger(__name__)
 
 
+# A write that must stand even when the call fails (a refused code reuse still revokes its tokens).
+KeptWrite = Callable[[AsyncSession], Awaitable[None]]
+
+
 @dataclass
 class ApiContext:
     request: Request
     db: AsyncSession
     action: Action
     settings: Settings
+    kept_on_failure: list[KeptWrite] = field(default_factory=list)
+
+    def keep_on_failure(self, write: KeptWrite) -> None:
+        """Run ``write`` in the transaction that records the failure, should this call fail: the
+        call's own transaction is rolled back, and with it anything written there."""
+        self.kept_on_failure.append(write)
 
     @property
     def principal(self) -> Principal:
@@ -69,10 +79,12 @@ async def notify_workers(db: AsyncSession) -> None:
         await db.execute(text("NOTIFY hookdoor_events"))
 
 
-async def _record_failure(request: Request, action: Action, exc: Exception) -> None:
+async def _record_failure(request: Request, action: Action, exc: Exception, kept: list[KeptWrite]) -> None:
     status, message = _failure_status(exc)
     try:
         async with request.app.state.sessionmaker() as db:
+            for write in kept:
+                await write(db)
             await record(db, action, outcome="error", status_code=status, message=message)
             await notify_workers(db)
             await db.commit()
@@ -106,7 +118,7 @@ async def unit_of_work(request: Request, name: str) -> AsyncIterator[ApiContext]
             await db.commit()
         except Exception as exc:
             await db.rollback()
-            await _record_failure(request, action, exc)
+            await _record_failure(request, action, exc, context.kept_on_failure)
             raise
     state.wakeup.notify()
 

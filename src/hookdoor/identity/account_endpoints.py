@@ -42,7 +42,7 @@ async def login(response: Response, context: ApiContext = Context) -> dict[str, 
         token = await accounts.issue_token(user, application)
         return ok(token.access_token, token.refresh_token)
     if login_type == "code":
-        return ok(await accounts.issue_code(user, application))
+        return ok(await accounts.issue_code(user, application, context.request.query_params))
     session = await accounts.open_session(user, application)
     response.set_cookie(
         SESSION_COOKIE, session.token, httponly=True, samesite="lax", secure=context.settings.cookie_secure,

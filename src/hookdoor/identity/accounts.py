@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from hookdoor.api.context import ApiContext
@@ -17,7 +19,7 @@ from hookdoor.identity.registry import GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ObjectRepository, StoredObject
 from hookdoor.identity.schemas import EMAIL_PATTERN, NAME_PATTERN
 from hookdoor.identity.service import MASKED
-from hookdoor.oauth.service import token_signer
+from hookdoor.oauth.service import AuthorizationRefused, authorization_request, token_signer
 
 USERS = kind("user")
 APPLICATIONS = kind("application")
@@ -161,10 +163,29 @@ class Accounts:
             self.context.db, token_signer(self.context), application=application, user=user
         )
 
-    async def issue_code(self, user: dict[str, Any], application: dict[str, Any]) -> str:
+    async def issue_code(self, user: dict[str, Any], application: dict[str, Any], query: Mapping[str, str]) -> str:
+        """A code for the user just signed in. Casdoor's sign-in page sends the authorization request
+        in the query (clientId, redirectUri, scope, state, nonce, code_challenge): it is checked as
+        /login/oauth/authorize checks it, and the code bound to it."""
+        grant = credentials.CodeGrant(auth_time=int(time.time()))
+        if query.get("clientId") or query.get("client_id"):
+            grant = await self._code_grant(application, query)
         return await credentials.issue_code(
-            self.context.db, application=application["name"], organization=user["owner"], user=user["name"]
+            self.context.db, application=application["name"], organization=user["owner"], user=user["name"],
+            grant=grant,
         )
+
+    async def _code_grant(self, application: dict[str, Any], query: Mapping[str, str]) -> credentials.CodeGrant:
+        auth = await authorization_request(self.context.db, query)
+        try:
+            auth.check()
+        except AuthorizationRefused as exc:
+            raise BadRequest(f"{exc.error}: {exc.description}") from None
+        if auth.application["name"] != application["name"]:
+            raise BadRequest(f"invalid parameter clientId: it is application {auth.application['name']!r}'s, "
+                             f"not {application['name']!r}'s")
+        return credentials.CodeGrant(scope=auth.scope, nonce=auth.nonce, code_challenge=auth.code_challenge,
+                                     redirect_uri=auth.redirect_uri, auth_time=int(time.time()))
 
     # ---- sign-out -----------------------------------------------------------------------------
 

@@ -87,6 +87,14 @@ async def close_all_sessions(db: AsyncSession, owner: str, name: str, keep: str 
     return result.rowcount
 
 
+async def session_started_at(db: AsyncSession, token_hash: str | None) -> int:
+    """When the session began (the OIDC ``auth_time``), in seconds; 0 for no session."""
+    if not token_hash:
+        return 0
+    started = await db.scalar(select(auth_sessions.c.created_at).where(auth_sessions.c.token_hash == token_hash))
+    return int(started.timestamp()) if started else 0
+
+
 async def session_csrf_token(db: AsyncSession, token_hash: str) -> str | None:
     return await db.scalar(select(auth_sessions.c.csrf_token).where(auth_sessions.c.token_hash == token_hash))
 
@@ -105,11 +113,11 @@ class IssuedToken:
 
 async def issue_token(
     db: AsyncSession, signer: TokenSigner, *, application: dict[str, Any], user: dict[str, Any] | None,
-    scope: str = "", nonce: str = "",
+    scope: str = "", nonce: str = "", auth_time: int | None = None,
 ) -> IssuedToken:
     """Signed access and refresh tokens for ``user`` of ``application`` (None: the application
     itself); the token object records whom they act for, and stores only their hashes."""
-    signed = await signer.sign(application, user, scope=scope, nonce=nonce)
+    signed = await signer.sign(application, user, scope=scope, nonce=nonce, auth_time=auth_time)
     organization = user["owner"] if user else application.get("organization", "")
     token = _token_object(application["name"], organization, user["name"] if user else "", scope, "Bearer",
                           signed.expires_in, name=signed.name)
@@ -138,30 +146,74 @@ def _token_object(application: str, organization: str, user: str, scope: str, to
     }
 
 
-async def issue_code(db: AsyncSession, *, application: str, organization: str, user: str, scope: str = "") -> str:
+@dataclass(frozen=True)
+class CodeGrant:
+    """What an authorization code was issued for, and what its exchange must repeat."""
+
+    scope: str = ""
+    nonce: str = ""
+    code_challenge: str = ""  # PKCE S256: base64url(SHA-256(code_verifier))
+    redirect_uri: str = ""
+    auth_time: int = 0
+
+
+async def issue_code(
+    db: AsyncSession, *, application: str, organization: str, user: str, grant: CodeGrant = CodeGrant()
+) -> str:
     """A one-time authorization code, exchanged for tokens at /api/login/oauth/access_token."""
     code = new_token()
-    token = _token_object(application, organization, user, scope, "code", int(CODE_LIFETIME.total_seconds()))
+    token = _token_object(application, organization, user, grant.scope, "code", int(CODE_LIFETIME.total_seconds()))
+    token.update(nonce=grant.nonce, codeChallenge=grant.code_challenge, redirectUri=grant.redirect_uri,
+                 authTime=grant.auth_time, codeIsUsed=False)
     await ObjectRepository(db, kind("token")).insert(
         token, {"code_hash": hash_token(code), "expires_at": utcnow() + CODE_LIFETIME}
     )
     return code
 
 
+class CodeReused(Exception):
+    """A code presented again: whoever has it now may not be its client. ``issued`` names the token
+    object its first exchange made, to be revoked."""
+
+    def __init__(self, issued: str) -> None:
+        super().__init__("the authorization code was already used")
+        self.issued = issued
+
+
+async def redeem_code(db: AsyncSession, code: str, application: str) -> dict[str, Any] | None:
+    """The code's token object, marked used, if the code is live and the application's."""
+    repository = ObjectRepository(db, kind("token"))
+    stored = await repository.find_by("code_hash", hash_token(code))
+    if stored is None or stored.data.get("application") != application:
+        return None
+    if stored.data.get("codeIsUsed"):
+        raise CodeReused(stored.data.get("issuedToken") or "")
+    if stored.private["expires_at"] is None or stored.private["expires_at"] <= utcnow():
+        await repository.delete(stored.data["owner"], stored.data["name"])
+        return None
+    used = {**stored.data, "codeIsUsed": True}
+    await repository.replace(used["owner"], used["name"], used)
+    return used
+
+
+async def note_code_exchange(db: AsyncSession, code_token: dict[str, Any], issued: str) -> None:
+    used = {**code_token, "issuedToken": issued}
+    await ObjectRepository(db, kind("token")).replace(used["owner"], used["name"], used)
+
+
 async def redeem(db: AsyncSession, column: str, secret: str, application: str) -> dict[str, Any] | None:
-    """The token a code or refresh token belongs to, used up (deleted), if it is live and the app's."""
+    """The token a refresh token belongs to, used up (deleted: refresh tokens rotate), if it is the app's."""
     repository = ObjectRepository(db, kind("token"))
     stored = await repository.find_by(column, hash_token(secret))
     if stored is None or stored.data.get("application") != application:
         return None
     await repository.delete(stored.data["owner"], stored.data["name"])
-    if column == "code_hash" and (stored.private["expires_at"] is None or stored.private["expires_at"] <= utcnow()):
-        return None
     return stored.data
 
 
 async def revoke_token(db: AsyncSession, name: str) -> None:
-    await ObjectRepository(db, kind("token")).delete(GLOBAL_OWNER, name)
+    if name:
+        await ObjectRepository(db, kind("token")).delete(GLOBAL_OWNER, name)
 
 
 async def revoke_user_tokens(db: AsyncSession, organization: str, user: str) -> int:
@@ -275,8 +327,10 @@ async def resolve_principal(db: AsyncSession, request: Request) -> Principal:
     if token := _bearer_token(request):
         return await _principal_from_bearer(db, token)
     basic = basic_credentials(request)
-    if basic is None and query.get("clientId"):
-        basic = (query.get("clientId", ""), query.get("clientSecret", ""))
+    if basic is None and query.get("clientId") and query.get("clientSecret"):
+        # Both, as Casdoor: a clientId alone names the client of an authorization request
+        # (Casdoor's sign-in page sends it so to /api/login), and authenticates nobody.
+        basic = (query["clientId"], query["clientSecret"])
     if basic is not None:
         return await _principal_from_client(db, *basic)
     if query.get("accessKey"):

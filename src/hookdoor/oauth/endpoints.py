@@ -1,25 +1,96 @@
-"""OAuth 2 token endpoint (RFC 6749): authorization_code, password, client_credentials, refresh_token.
+"""OAuth 2 at Casdoor's paths: the authorization endpoint (``/login/oauth/authorize``, a page) and the
+token endpoint (RFC 6749: authorization_code with PKCE, password, client_credentials, refresh_token).
 
-Errors keep RFC 6749's ``{error, error_description}`` shape, not Casdoor's envelope.
+The token endpoint's errors keep RFC 6749's ``{error, error_description}`` shape, not Casdoor's
+envelope. The authorization endpoint never redirects to a redirect URI the application does not list.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
-from hookdoor.api.context import ApiContext, api_context
+from hookdoor.api.context import ApiContext, api_context, unit_of_work
 from hookdoor.api.envelope import form_or_json
+from hookdoor.console.web import ConsoleRoute, viewing
 from hookdoor.errors import HookdoorError, OAuthError
 from hookdoor.identity import credentials
 from hookdoor.identity.accounts import APPLICATIONS, USERS, Accounts
+from hookdoor.identity.principal import Principal
 from hookdoor.identity.repository import ObjectRepository
-from hookdoor.oauth.service import token_signer
+from hookdoor.oauth.service import (
+    AuthorizationRefused,
+    AuthorizationRequest,
+    authorization_request,
+    pkce_matches,
+    redirect_to_client,
+    token_signer,
+)
 
 router = APIRouter(prefix="/api/login/oauth", tags=["oauth"])
+authorize_router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Context = Depends(api_context, scope="function")
 GRANTS = ("authorization_code", "password", "client_credentials", "refresh_token")
+
+
+# ---- the authorization endpoint ---------------------------------------------------------------
+
+def _signed_in_here(principal: Principal, request: AuthorizationRequest) -> bool:
+    return principal.kind == "user" and principal.organization == request.application.get("organization")
+
+
+def _sign_in_first(request: Request, auth: AuthorizationRequest) -> RedirectResponse:
+    """To the sign-in page, and back here after; without ``prompt``, so that prompt=login asks once."""
+    again = [(k, v) for k, v in request.query_params.multi_items() if k != "prompt"]
+    back = f"{request.url.path}?{urlencode(again)}"
+    query = urlencode({"organization": auth.application.get("organization", ""),
+                       "application": auth.application["name"], "next": back})
+    return RedirectResponse(f"/login?{query}", status_code=303)
+
+
+@authorize_router.get("/login/oauth/authorize")
+async def authorize(request: Request) -> Response:
+    async with viewing(request, login=False) as context:
+        auth = await authorization_request(context.db, request.query_params)
+        try:
+            auth.check()
+        except AuthorizationRefused as exc:
+            return RedirectResponse(redirect_to_client(auth, error=exc.error, error_description=exc.description),
+                                    status_code=303)
+        signed_in = _signed_in_here(context.principal, auth)
+    if not signed_in or auth.prompt == "login":
+        if auth.prompt == "none":
+            url = redirect_to_client(auth, error="login_required", error_description="the user is not signed in")
+            return RedirectResponse(url, status_code=303)
+        return _sign_in_first(request, auth)
+    async with unit_of_work(request, "login") as context:
+        code = await issue_code_for(context, auth)
+    return RedirectResponse(redirect_to_client(auth, code=code), status_code=303)
+
+
+async def issue_code_for(context: ApiContext, auth: AuthorizationRequest) -> str:
+    """A code for the signed-in caller, bound to everything its exchange must repeat."""
+    principal = context.principal
+    user = principal.user or {}
+    context.action.concerns(subject=USERS.mask(user, may_manage=False))
+    started = await credentials.session_started_at(context.db, principal.session_token_hash)
+    grant = credentials.CodeGrant(scope=auth.scope, nonce=auth.nonce, code_challenge=auth.code_challenge,
+                                  redirect_uri=auth.redirect_uri, auth_time=started)
+    return await credentials.issue_code(context.db, application=auth.application["name"],
+                                        organization=user["owner"], user=user["name"], grant=grant)
+
+
+# ---- the token endpoint -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Client:
+    application: dict[str, Any]
+    public: bool  # identified by client_id alone: allowed only with a PKCE-bound code
 
 
 def _client_credentials(context: ApiContext, form: dict[str, str]) -> tuple[str, str]:
@@ -29,39 +100,73 @@ def _client_credentials(context: ApiContext, form: dict[str, str]) -> tuple[str,
     return form.get("client_id", ""), form.get("client_secret", "")
 
 
-async def _client(context: ApiContext, form: dict[str, str]) -> dict[str, Any]:
+async def _client(context: ApiContext, form: dict[str, str], grant: str) -> Client:
     client_id, client_secret = _client_credentials(context, form)
     stored = await ObjectRepository(context.db, APPLICATIONS).find_by("clientId", client_id) if client_id else None
-    if stored is None or not credentials.secrets_equal(client_secret, stored.data.get("clientSecret") or ""):
+    public = grant == "authorization_code" and not client_secret and bool(form.get("code_verifier"))
+    secret = stored.data.get("clientSecret") or "" if stored else ""
+    if stored is None or not (public or credentials.secrets_equal(client_secret, secret)):
         raise OAuthError("invalid_client", "unknown client_id or wrong client_secret", 401)
     context.action.concerns(organization=stored.data.get("organization", ""))
-    return stored.data
+    return Client(stored.data, public)
 
 
-async def _redeemed(context: ApiContext, column: str, secret: str, application: str, what: str) -> dict[str, Any]:
-    if not secret:
-        raise OAuthError("invalid_request", f"{what} is required")
-    token = await credentials.redeem(context.db, column, secret, application)
+@dataclass(frozen=True)
+class Grantee:
+    organization: str
+    user: str  # empty for client_credentials
+    nonce: str = ""
+    code_token: dict[str, Any] | None = None
+
+
+async def _exchange_code(context: ApiContext, client: Client, form: dict[str, str]) -> Grantee:
+    code = form.get("code", "")
+    if not code:
+        raise OAuthError("invalid_request", "code is required")
+    try:
+        token = await credentials.redeem_code(context.db, code, client.application["name"])
+    except credentials.CodeReused as reused:
+        issued = reused.issued  # the except block's name is gone by the time the failure is recorded
+        context.keep_on_failure(lambda db: credentials.revoke_token(db, issued))
+        raise OAuthError("invalid_grant", "the code was already used; the tokens issued for it are revoked") from None
     if token is None:
-        raise OAuthError("invalid_grant", f"the {what} is invalid, expired, used, or not this client's")
-    return token
+        raise OAuthError("invalid_grant", "the code is invalid, expired, or not this client's")
+    _check_binding(client, token, form)
+    return Grantee(token["organization"], token["user"], token.get("nonce") or "", token)
 
 
-async def _user_of(context: ApiContext, grant: str, form: dict[str, str], app: dict[str, Any]) -> tuple[str, str]:
-    """(organization, user name) the tokens are for; an empty user for client_credentials."""
+def _check_binding(client: Client, token: dict[str, Any], form: dict[str, str]) -> None:
+    """The exchange repeats what the code was issued for: its redirect URI and its PKCE verifier."""
+    if token.get("redirectUri") and form.get("redirect_uri", "") != token["redirectUri"]:
+        raise OAuthError("invalid_grant", "redirect_uri differs from the one the code was issued for")
+    challenge = token.get("codeChallenge") or ""
+    if challenge and not pkce_matches(form.get("code_verifier", ""), challenge):
+        raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
+    if client.public and not challenge:
+        raise OAuthError("invalid_client", "a client without its secret must use PKCE", 401)
+
+
+async def _grantee(context: ApiContext, grant: str, form: dict[str, str], client: Client) -> Grantee:
+    application = client.application
     if grant == "client_credentials":
-        return app.get("organization", ""), ""
+        return Grantee(application.get("organization", ""), "")
     if grant == "password":
         try:
             stored = await Accounts(context).authenticate(
-                app.get("organization", ""), form.get("username", ""), form.get("password", "")
+                application.get("organization", ""), form.get("username", ""), form.get("password", "")
             )
         except HookdoorError as exc:
             raise OAuthError("invalid_grant", exc.message) from None
-        return stored.data["owner"], stored.data["name"]
-    column, field = ("code_hash", "code") if grant == "authorization_code" else ("refresh_token_hash", "refresh_token")
-    token = await _redeemed(context, column, form.get(field, ""), app["name"], field)
-    return token["organization"], token["user"]
+        return Grantee(stored.data["owner"], stored.data["name"])
+    if grant == "authorization_code":
+        return await _exchange_code(context, client, form)
+    refresh = form.get("refresh_token", "")
+    if not refresh:
+        raise OAuthError("invalid_request", "refresh_token is required")
+    token = await credentials.redeem(context.db, "refresh_token_hash", refresh, application["name"])
+    if token is None:
+        raise OAuthError("invalid_grant", "the refresh_token is invalid, used, or not this client's")
+    return Grantee(token["organization"], token["user"])
 
 
 @router.post("/access_token")
@@ -70,21 +175,25 @@ async def access_token(context: ApiContext = Context) -> dict[str, Any]:
     grant = form.get("grant_type", "")
     if grant not in GRANTS:
         raise OAuthError("unsupported_grant_type", f"grant_type must be one of: {', '.join(GRANTS)}")
-    application = await _client(context, form)
-    organization, user = await _user_of(context, grant, form, application)
+    client = await _client(context, form, grant)
+    grantee = await _grantee(context, grant, form, client)
     subject = None
-    if user:
-        subject = await ObjectRepository(context.db, USERS).get(organization, user)
+    if grantee.user:
+        subject = await ObjectRepository(context.db, USERS).get(grantee.organization, grantee.user)
         if subject is None or subject.get("isForbidden") or subject.get("isDeleted"):
             raise OAuthError("invalid_grant", "the user no longer exists or is forbidden")
         context.action.concerns(subject=USERS.mask(subject, may_manage=False))
+    code_token = grantee.code_token or {}
+    scope = code_token.get("scope") or form.get("scope", "")
     issued = await credentials.issue_token(
-        context.db, token_signer(context), application=application, user=subject if user else None,
-        scope=form.get("scope", ""), nonce=form.get("nonce", ""),
+        context.db, token_signer(context), application=client.application, user=subject, scope=scope,
+        nonce=grantee.nonce if grantee.code_token else form.get("nonce", ""),
+        auth_time=code_token.get("authTime") or None,
     )
+    if grantee.code_token is not None:
+        await credentials.note_code_exchange(context.db, grantee.code_token, issued.name)
     answer = {
         "access_token": issued.access_token, "refresh_token": issued.refresh_token, "token_type": "Bearer",
-        "expires_in": issued.expires_in, "scope": form.get("scope", ""),
+        "expires_in": issued.expires_in, "scope": scope,
     }
     return {**answer, "id_token": issued.id_token} if issued.id_token else answer
-

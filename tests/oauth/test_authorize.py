@@ -1,0 +1,232 @@
+"""Sign in with Hookdoor: Authlib's OAuth 2 client runs the authorization code flow with PKCE from
+discovery alone, a browser-like session signs in on the sign-in page, and joserfc validates the
+id_token against the JWKS."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from tests.compat.sdk import Tenant, new_tenant
+from tests.identity.test_events_recorded import events
+from tests.support import Api, ServerProcess, unique
+
+PASSWORD = "authorize-password-1234"
+CALLBACK = "http://127.0.0.1:9/callback"
+
+
+@dataclass
+class Client:
+    server: ServerProcess
+    tenant: Tenant
+    user: str
+    config: dict[str, Any]
+
+    def session(self, **kwargs: Any) -> OAuth2Session:
+        return OAuth2Session(self.tenant.client_id, self.tenant.client_secret, redirect_uri=CALLBACK,
+                             scope="openid profile", code_challenge_method="S256", **kwargs)
+
+
+@pytest.fixture
+def client(server: ServerProcess, admin: Api) -> Client:
+    tenant = new_tenant(admin)
+    application = admin.get("get-application", id=f"admin/{tenant.application}")["data"]
+    updated = admin.post("update-application", {**application, "redirectUris": [CALLBACK, r"https://app\.example/cb/\d+"]},
+                         params={"id": f"admin/{tenant.application}"})
+    assert updated["status"] == "ok", updated
+    user = unique("oidc-user")
+    added = admin.post("add-user", {"owner": tenant.organization, "name": user, "password": PASSWORD})
+    assert added["status"] == "ok", added
+    config = requests.get(f"{server.url}/.well-known/openid-configuration", timeout=30).json()
+    return Client(server, tenant, user, config)
+
+
+class Browser:
+    """A user agent: follows this server's redirects, signs in on its page, stops at the client's."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.http = requests.Session()
+
+    def get(self, url: str) -> requests.Response:
+        return self.http.get(url, allow_redirects=False, timeout=30)
+
+    def authorize(self, url: str) -> str:
+        """The URL the browser is finally sent to at the client, signing in when asked."""
+        response = self.get(url)
+        for _ in range(5):
+            location = response.headers.get("location", "")
+            if response.status_code not in (302, 303) or not location:
+                raise AssertionError(f"no redirect: {response.status_code} {response.text[:300]}")
+            if location.startswith(CALLBACK) or location.startswith("https://app.example"):
+                return location
+            if location.startswith("/login?"):
+                response = self.sign_in(location)
+            else:
+                response = self.get(self.client.server.url + location)
+        raise AssertionError("too many redirects")
+
+    def sign_in(self, login_path: str) -> requests.Response:
+        page = self.get(self.client.server.url + login_path)
+        fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+        fields.update(username=self.client.user, password=PASSWORD)
+        fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
+        return self.http.post(f"{self.client.server.url}/login", data=fields, allow_redirects=False, timeout=30)
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def _authorization(client: Client, session: OAuth2Session, **extra: str) -> tuple[str, str, str]:
+    verifier = secrets.token_urlsafe(48)
+    url, state = session.create_authorization_url(client.config["authorization_endpoint"], code_verifier=verifier,
+                                                  nonce="nonce-" + secrets.token_hex(4), **extra)
+    return url, state, verifier
+
+
+def test_code_flow_with_pkce_from_discovery(client: Client) -> None:
+    session = client.session()
+    url, state, verifier = _authorization(client, session)
+    callback = Browser(client).authorize(url)
+    assert _query(callback)["state"] == state
+
+    token = session.fetch_token(client.config["token_endpoint"], authorization_response=callback,
+                                code_verifier=verifier)
+    keys = KeySet.import_key_set(requests.get(client.config["jwks_uri"], timeout=30).json())
+    identity = jwt.decode(token["id_token"], keys).claims
+    assert identity["aud"] == client.tenant.client_id
+    assert identity["nonce"] == _query(url)["nonce"]
+    assert identity["preferred_username"] == client.user and identity["auth_time"] > 0
+    account = requests.get(f"{client.server.url}/api/get-account", timeout=30,
+                           headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+    assert account["data"]["name"] == client.user
+
+    recorded = events(client.server, action="login", subject=f"{client.tenant.organization}/{client.user}")
+    assert any(e["outcome"] == "ok" for e in recorded)
+    for event in events(client.server, action="login/oauth/access_token"):
+        assert token["access_token"] not in str(event) and verifier not in str(event)
+
+
+def test_a_wrong_code_verifier_is_refused(client: Client) -> None:
+    session = client.session()
+    url, _, _ = _authorization(client, session)
+    callback = Browser(client).authorize(url)
+    answer = requests.post(client.config["token_endpoint"], timeout=30, data={
+        "grant_type": "authorization_code", "code": _query(callback)["code"], "redirect_uri": CALLBACK,
+        "client_id": client.tenant.client_id, "client_secret": client.tenant.client_secret,
+        "code_verifier": secrets.token_urlsafe(48),
+    })
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    assert "code_verifier" in answer.json()["error_description"]
+
+
+def test_a_second_use_of_a_code_is_refused_and_revokes_its_tokens(client: Client) -> None:
+    session = client.session()
+    url, _, verifier = _authorization(client, session)
+    callback = Browser(client).authorize(url)
+    form = {"grant_type": "authorization_code", "code": _query(callback)["code"], "redirect_uri": CALLBACK,
+            "client_id": client.tenant.client_id, "client_secret": client.tenant.client_secret,
+            "code_verifier": verifier}
+    first = requests.post(client.config["token_endpoint"], data=form, timeout=30).json()
+    bearer = {"Authorization": f"Bearer {first['access_token']}"}
+    assert requests.get(f"{client.server.url}/api/get-account", headers=bearer, timeout=30).status_code == 200
+
+    again = requests.post(client.config["token_endpoint"], data=form, timeout=30)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert requests.get(f"{client.server.url}/api/get-account", headers=bearer, timeout=30).status_code == 401
+
+
+def test_a_public_client_must_use_pkce(client: Client) -> None:
+    session = client.session()
+    url, _, verifier = _authorization(client, session)
+    code = _query(Browser(client).authorize(url))["code"]
+    public = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
+              "client_id": client.tenant.client_id, "code_verifier": verifier}
+    assert "access_token" in requests.post(client.config["token_endpoint"], data=public, timeout=30).json()
+
+    plain = OAuth2Session(client.tenant.client_id, redirect_uri=CALLBACK, scope="openid")
+    url, _ = plain.create_authorization_url(client.config["authorization_endpoint"])
+    code = _query(Browser(client).authorize(url))["code"]
+    refused = requests.post(client.config["token_endpoint"], timeout=30, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
+        "client_id": client.tenant.client_id, "code_verifier": secrets.token_urlsafe(48),
+    })
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("redirect_uri", ["http://127.0.0.1:9/callback/../evil", "https://evil.example/cb",
+                                          "https://app.example/cb/12x", "http://localhost:9/callback"])
+def test_a_redirect_uri_the_application_does_not_list_is_never_redirected_to(client: Client,
+                                                                           redirect_uri: str) -> None:
+    session = OAuth2Session(client.tenant.client_id, redirect_uri=redirect_uri, scope="openid")
+    url, _ = session.create_authorization_url(client.config["authorization_endpoint"])
+    response = requests.get(url, allow_redirects=False, timeout=30)
+    assert response.status_code == 400 and "location" not in response.headers
+    assert "redirect_uri" in response.text
+
+
+def test_a_regular_expression_entry_matches_the_whole_uri(client: Client) -> None:
+    session = OAuth2Session(client.tenant.client_id, redirect_uri="https://app.example/cb/42", scope="openid")
+    url, state = session.create_authorization_url(client.config["authorization_endpoint"])
+    assert _query(Browser(client).authorize(url))["state"] == state
+
+
+def test_prompt_none_without_a_session_answers_login_required(client: Client) -> None:
+    session = client.session()
+    url, state, _ = _authorization(client, session, prompt="none")
+    response = requests.get(url, allow_redirects=False, timeout=30)
+    assert response.status_code == 303
+    answer = _query(response.headers["location"])
+    assert (answer["error"], answer["state"]) == ("login_required", state)
+
+
+def test_plain_pkce_and_other_response_types_go_back_as_errors(client: Client) -> None:
+    session = OAuth2Session(client.tenant.client_id, redirect_uri=CALLBACK, scope="openid")
+    for extra, error in (({"code_challenge": "x" * 43, "code_challenge_method": "plain"}, "invalid_request"),
+                         ({"response_type": "token"}, "unsupported_response_type")):
+        url, _ = session.create_authorization_url(client.config["authorization_endpoint"], **extra)
+        response = requests.get(url, allow_redirects=False, timeout=30)
+        assert response.headers["location"].startswith(CALLBACK)
+        assert _query(response.headers["location"])["error"] == error
+
+
+def test_casdoors_page_style_code_login_binds_the_code(client: Client) -> None:
+    """What Casdoor's own sign-in page sends: POST /api/login with the authorization request in the query."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = create_s256_code_challenge(verifier)
+    query = {"clientId": client.tenant.client_id, "responseType": "code", "redirectUri": CALLBACK,
+             "scope": "openid", "state": "s1", "nonce": "n1", "code_challenge": challenge}
+    answer = Api(client.server.url).post("login", {
+        "type": "code", "organization": client.tenant.organization, "application": client.tenant.application,
+        "username": client.user, "password": PASSWORD,
+    }, params=query)
+    assert answer["status"] == "ok", answer
+    form = {"grant_type": "authorization_code", "code": answer["data"], "redirect_uri": CALLBACK,
+            "client_id": client.tenant.client_id, "client_secret": client.tenant.client_secret}
+    refused = requests.post(client.config["token_endpoint"], data=form, timeout=30)
+    assert refused.json()["error"] == "invalid_grant"
+    answer = Api(client.server.url).post("login", {
+        "type": "code", "organization": client.tenant.organization, "application": client.tenant.application,
+        "username": client.user, "password": PASSWORD,
+    }, params=query)
+    accepted = requests.post(client.config["token_endpoint"], timeout=30,
+                             data={**form, "code": answer["data"], "code_verifier": verifier}).json()
+    keys = KeySet.import_key_set(requests.get(client.config["jwks_uri"], timeout=30).json())
+    assert jwt.decode(accepted["id_token"], keys).claims["nonce"] == "n1"
+
+    elsewhere = Api(client.server.url).post("login", {
+        "type": "code", "organization": client.tenant.organization, "application": client.tenant.application,
+        "username": client.user, "password": PASSWORD,
+    }, params={**query, "redirectUri": "https://evil.example/cb"})
+    assert elsewhere["status"] == "error" and "redirect_uri" in elsewhere["msg"]
