@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 from typing import Any
@@ -38,13 +37,14 @@ def serve(
 
     from hookdoor.app import create_app
     from hookdoor.delivery.process import WorkerProcess, runs_in_child_process
+    from hookdoor.logs import configure_logging
     from hookdoor.runtime import tune_garbage_collector
 
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if no_worker:
         overrides["run_worker"] = False
     settings = load_settings(**overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     worker_process = None
     if runs_in_child_process(settings):  # started by the app's lifespan, once migrations have run
         worker_process = WorkerProcess(settings)
@@ -53,7 +53,7 @@ def serve(
     tune_garbage_collector()
     uvicorn.run(
         app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-        proxy_headers=False, log_level="info",
+        proxy_headers=False, log_level="info", log_config=None,  # configured above, credentials masked
     )
 
 
@@ -69,11 +69,12 @@ def worker() -> None:
     from hookdoor.delivery.runner import running_worker
     from hookdoor.delivery.worker import Worker
     from hookdoor.events.wakeup import Wakeup
+    from hookdoor.logs import configure_logging
     from hookdoor.runtime import tune_garbage_collector
 
     settings = load_settings()
     follow_parent(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     metrics = DeliveryMetrics(CollectorRegistry()) if os.environ.get(METRICS_DIR_VARIABLE) else None
 
     async def run() -> None:
