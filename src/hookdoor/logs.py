@@ -87,3 +87,4 @@ def logging_config() -> dict[str, Any]:
 
 def configure_logging() -> None:
     logging.config.dictConfig(logging_config())
+    logging.captureWarnings(True)  # Python's warnings go to stderr too: through the same handlers
