@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hookdoor.config import Settings
 from tests.support import free_port
 
 
@@ -24,6 +25,7 @@ def serve_with(tmp_path: Path, name: str, value: str) -> subprocess.CompletedPro
     ("HOOKDOOR_DATABASE_URL", "", "not a database URL"),
     ("HOOKDOOR_DATABASE_URL", "postgresql://user:hunter2@127.0.0.1:notaport/db", "not a database URL"),
     ("HOOKDOOR_DATABASE_URL", "mysql://user@127.0.0.1/db", "unknown database 'mysql'"),
+    ("HOOKDOOR_DATABASE_URL", "postgresql+psycopg2://user@127.0.0.1/db", "through asyncpg, not psycopg2"),
     ("HOOKDOOR_PORT", "eighty", "valid integer"),
     ("HOOKDOOR_PORT", "-1", "greater than or equal to 1"),
     ("HOOKDOOR_PORT", "70000", "less than or equal to 65535"),
@@ -54,3 +56,14 @@ def test_a_database_that_cannot_be_opened_is_one_line(tmp_path: Path, url: str, 
     assert result.stderr.splitlines() == [result.stderr.strip()]
     assert result.stderr.startswith("error: cannot open ") and problem in result.stderr
     assert "hunter2" not in result.stderr and "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(("url", "used"), [
+    ("postgres://user@db.internal/hookdoor", "postgresql+asyncpg://user@db.internal/hookdoor"),
+    ("postgresql://user@db.internal:5433/hookdoor", "postgresql+asyncpg://user@db.internal:5433/hookdoor"),
+    ("sqlite:///hookdoor.db", "sqlite:///hookdoor.db"),
+    ("sqlite:///:memory:", "sqlite:///:memory:"),
+    ("sqlite://", "sqlite://"),
+])
+def test_the_database_urls_people_write_are_accepted(url: str, used: str) -> None:
+    assert Settings(database_url=url).database_url == used

@@ -93,13 +93,13 @@ class Settings(BaseSettings):
     def _async_driver(cls, url: str) -> str:
         """Accept the plain URLs people paste and pick the async driver for them (SQLite's is chosen
         by the engine: see db/sqlite_inloop.py)."""
-        _check_database_url(url)
         for plain, async_form in (
             ("postgresql://", "postgresql+asyncpg://"),
             ("postgres://", "postgresql+asyncpg://"),
         ):
             if url.startswith(plain):
-                return async_form + url[len(plain) :]
+                url = async_form + url[len(plain) :]
+        _check_database_url(url)
         return url
 
     @field_validator("public_url")
@@ -147,3 +147,6 @@ def _check_database_url(url: str) -> None:
         raise ValueError(
             f"unknown database {parsed.get_backend_name()!r}; Hookdoor runs on sqlite:///path or postgresql://..."
         )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "asyncpg":
+        raise ValueError(f"Hookdoor reaches PostgreSQL through asyncpg, not {parsed.get_driver_name()}: write "
+                         "postgresql://...")
