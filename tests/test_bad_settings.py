@@ -49,6 +49,7 @@ def test_a_bad_value_is_one_line_naming_the_setting(tmp_path: Path, name: str, v
 @pytest.mark.parametrize(("url", "problem"), [
     ("sqlite:///{tmp}/no/such/folder/h.db", "unable to open database file"),
     ("postgresql://postgres:hunter2@127.0.0.1:1/hookdoor", "Connect call failed"),
+    ("postgresql://postgres@127.0.0.1:1/hookdoor?password=hunter2", "Connect call failed"),
 ])
 def test_a_database_that_cannot_be_opened_is_one_line(tmp_path: Path, url: str, problem: str) -> None:
     result = serve_with(tmp_path, "HOOKDOOR_DATABASE_URL", url.format(tmp=tmp_path))
