@@ -10,7 +10,7 @@ from casdoor import CasdoorSDK
 
 from tests.compat.sdk import Tenant, new_tenant, tenant_sdk
 from tests.receiver import Receiver
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, fresh_database
+from tests.support import ADMIN_PASSWORD, Api, ServerProcess, running_server
 
 # Webhook receivers in tests run on 127.0.0.1, which the SSRF guard refuses unless allowed. Every test
 # signs in from 127.0.0.1 too, so the per-address lock-out is raised (per-account stays as shipped).
@@ -29,12 +29,8 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     workdir = tmp_path_factory.mktemp(f"server-{request.param}")
-    with fresh_database(request.param, workdir) as url:
-        process = ServerProcess(database_url=url, workdir=workdir, env=SERVER_ENV).start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_server(request.param, workdir, SERVER_ENV) as process:
+        yield process
 
 
 @pytest.fixture

@@ -117,6 +117,17 @@ class ServerProcess:
             self.process.wait()
 
 
+@contextlib.contextmanager
+def running_server(backend: str, workdir: Path, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    """``hookdoor serve`` on a fresh database of ``backend``, stopped (and the database dropped) after."""
+    with fresh_database(backend, workdir) as url:
+        process = ServerProcess(database_url=url, workdir=workdir, env=env or {}).start()
+        try:
+            yield process
+        finally:
+            process.stop()
+
+
 class Api:
     """A Casdoor-style API client over one requests.Session (keeps the session cookie)."""
 

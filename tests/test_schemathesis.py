@@ -24,7 +24,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.schemas import APIOperation
 
-from tests.support import ADMIN_PASSWORD, ServerProcess, fresh_database
+from tests.support import ADMIN_PASSWORD, ServerProcess, running_server
 
 # Per operation and database: enough to find crashes, small enough for CI (the file takes one to
 # three minutes on two cores). Raise it for a deeper search: HOOKDOOR_FUZZ_EXAMPLES=200 pytest ...
@@ -36,12 +36,8 @@ def fuzzed_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     workdir = tmp_path_factory.mktemp(f"fuzz-{request.param}")
     # Random sign-ins must not lock the fuzzer out of its own session.
     env = {"HOOKDOOR_LOGIN_MAX_FAILURES": "1000000", "HOOKDOOR_LOGIN_MAX_FAILURES_PER_IP": "1000000"}
-    with fresh_database(request.param, workdir) as url:
-        process = ServerProcess(database_url=url, workdir=workdir, env=env).start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_server(request.param, workdir, env) as process:
+        yield process
 
 
 def _admin_token(base_url: str) -> str:

@@ -17,6 +17,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookdoor import system_endpoints
+from hookdoor.api.body_limit import BodyLimit, BodyTooLarge
 from hookdoor.api.envelope import error_body
 from hookdoor.config import Settings
 from hookdoor.console import install as install_console
@@ -96,6 +97,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
         return JSONResponse(error_body(exc.message, exc.data), status_code=exc.status_code, headers=headers)
 
+    @app.exception_handler(BodyTooLarge)
+    async def body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(error_body(exc.description), status_code=exc.status_code)
+
     @app.exception_handler(OAuthError)
     async def oauth_error(request: Request, exc: OAuthError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Basic"} if exc.status_code == 401 else None
@@ -141,6 +146,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     else:
         MultiProcessCollector(app.state.metrics_registry, path=str(worker_process.metrics_dir))
     app.state.target_policy = TargetPolicy.from_strings(settings.allow_targets)
+    app.add_middleware(BodyLimit)
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
     _install_error_handlers(app)
     app.include_router(system_endpoints.router)

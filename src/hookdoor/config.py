@@ -7,14 +7,23 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+BACKENDS = ("sqlite", "postgresql")
+# Bounds that keep every duration a datetime can hold (timedelta stops at 999,999,999 days).
+MAX_DAYS = 36500
+MAX_HOURS = MAX_DAYS * 24
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HOOKDOOR_", env_file=".env", extra="ignore")
+    # No inf or nan: an infinite retention or lease is written `1e999`, and fails as a datetime later.
+    model_config = SettingsConfigDict(env_prefix="HOOKDOOR_", env_file=".env", extra="ignore", allow_inf_nan=False)
 
     database_url: str = Field(
         default="sqlite:///hookdoor.db",
-        description="SQLAlchemy URL; postgresql://... selects PostgreSQL (asyncpg).",
+        description="SQLAlchemy URL; postgresql://... selects PostgreSQL (asyncpg); sqlite:///:memory: (or "
+        "sqlite://) a database in memory, lost when the process exits.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -36,12 +45,12 @@ class Settings(BaseSettings):
         default=None, description="Mark cookies Secure; defaults to on when public_url is https."
     )
 
-    access_token_ttl_hours: int = Field(default=168, ge=1)
-    session_ttl_hours: int = Field(default=24 * 7, ge=1)
+    access_token_ttl_hours: int = Field(default=168, ge=1, le=MAX_HOURS)
+    session_ttl_hours: int = Field(default=24 * 7, ge=1, le=MAX_HOURS)
 
     login_max_failures: int = Field(default=5, ge=1, description="Failures per account before a lock-out.")
     login_max_failures_per_ip: int = Field(default=20, ge=1)
-    login_lockout_seconds: int = Field(default=300, ge=1)
+    login_lockout_seconds: int = Field(default=300, ge=1, le=MAX_DAYS * 86400)
 
     run_worker: bool = True
     worker_process: bool | None = Field(
@@ -59,15 +68,21 @@ class Settings(BaseSettings):
         description="Comma-separated networks (CIDR), addresses or host names that webhooks may target even "
         "though they are private, loopback or link-local (the SSRF guard refuses those by default).",
     )
-    webhook_auto_disable_days: float = Field(default=5, gt=0, description="Disable a webhook failing this long.")
-    retention_days: float = Field(default=30, gt=0, description="Events, deliveries and attempts kept this long.")
+    webhook_auto_disable_days: float = Field(
+        default=5, gt=0, le=MAX_DAYS, description="Disable a webhook failing this long."
+    )
+    retention_days: float = Field(
+        default=30, gt=0, le=MAX_DAYS, description="Events, deliveries and attempts kept this long."
+    )
     worker_concurrency: int = Field(default=256, ge=1, le=10000, description="Requests in flight per worker.")
     worker_batch_size: int = Field(default=200, ge=1, le=5000)
     worker_lease_seconds: float = Field(
         default=90, ge=1, le=3600,
         description="How long a leased delivery stays with a worker before another may take it over.",
     )
-    worker_poll_seconds: float = Field(default=1.0, gt=0, description="Safety-net poll when no wake-up arrives.")
+    worker_poll_seconds: float = Field(
+        default=1.0, gt=0, le=3600, description="Safety-net poll when no wake-up arrives."
+    )
 
     # argon2id cost (OWASP's minimum is t=2, m=19 MiB); raise it on stronger machines.
     password_time_cost: int = Field(default=2, ge=1, le=10)
@@ -83,8 +98,27 @@ class Settings(BaseSettings):
             ("postgres://", "postgresql+asyncpg://"),
         ):
             if url.startswith(plain):
-                return async_form + url[len(plain) :]
+                url = async_form + url[len(plain) :]
+        _check_database_url(url)
         return url
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, url: str) -> str:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is no http:// or https:// address")
+        return url
+
+    @field_validator("webhook_allow_targets")
+    @classmethod
+    def _targets(cls, targets: str) -> str:
+        from hookdoor.webhooks.target_guard import ALLOW_SETTING, TargetPolicy
+
+        try:
+            TargetPolicy.from_strings(targets.split(","))
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix(f"{ALLOW_SETTING}: ")) from None
+        return targets
 
     @cached_property
     def is_sqlite(self) -> bool:
@@ -99,3 +133,20 @@ class Settings(BaseSettings):
         if self.secure_cookies is not None:
             return self.secure_cookies
         return self.public_url.startswith("https://")
+
+
+def _check_database_url(url: str) -> None:
+    """Refuse at start, in words, a URL the engine would refuse later with a traceback."""
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 (parsed lazily: "host:notaport" fails here)
+    except (ArgumentError, ValueError):
+        # Not repeated: it may hold a password.
+        raise ValueError("not a database URL; write sqlite:///path or postgresql://user@host/db") from None
+    if parsed.get_backend_name() not in BACKENDS:
+        raise ValueError(
+            f"unknown database {parsed.get_backend_name()!r}; Hookdoor runs on sqlite:///path or postgresql://..."
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "asyncpg":
+        raise ValueError(f"Hookdoor reaches PostgreSQL through asyncpg, not {parsed.get_driver_name()}: write "
+                         "postgresql://...")

@@ -29,10 +29,14 @@ def _sqlite_path(settings: Any) -> Path | None:
 
 
 def safe_url(settings: Any) -> str:
+    """The database URL to show: no password, neither as the URL's own nor as a query parameter
+    (`?password=...` is one of asyncpg's ways)."""
     from sqlalchemy.engine import make_url
 
+    from hookdoor.logs import redact_credentials
+
     try:
-        return make_url(settings.database_url).render_as_string(hide_password=True)
+        return redact_credentials(make_url(settings.database_url).render_as_string(hide_password=True))
     except Exception:
         return "HOOKDOOR_DATABASE_URL"
 

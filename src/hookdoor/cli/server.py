@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
+from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -23,9 +25,48 @@ def load_settings(**overrides: Any) -> Any:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"HOOKDOOR_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+            f"HOOKDOOR_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
         raise CliError(f"invalid setting {problems}", 2) from None
+
+
+@contextlib.contextmanager
+def database_errors_in_one_line(settings: Any, doing: str) -> Iterator[None]:
+    """A database that cannot be reached or opened (no server, no such folder, a wrong password) is
+    one line naming it, password hidden, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hookdoor.cli.local import first_line, safe_url
+
+    try:
+        yield
+    except (OSError, SQLAlchemyError) as exc:
+        raise CliError(f"cannot {doing} {safe_url(settings)}: {first_line(exc)}", UNREACHABLE) from None
+
+
+def check_database(settings: Any) -> None:
+    """Connect once before serving: a failure in the server's start-up would be uvicorn's traceback."""
+    from hookdoor.db.engine import create_engine
+
+    async def connect() -> None:
+        engine = create_engine(settings)
+        try:
+            async with engine.connect():
+                pass
+        finally:
+            await engine.dispose()
+
+    with database_errors_in_one_line(settings, "open"):
+        asyncio.run(connect())
+
+
+def announce_in_memory(settings: Any) -> None:
+    log = logging.getLogger("hookdoor.serve")
+    log.warning("HOOKDOOR_DATABASE_URL is an in-memory database: everything is lost when hookdoor serve exits")
+    if not settings.run_worker:
+        log.warning("no worker runs: a worker in another process cannot see an in-memory database, so nothing "
+                    "will be delivered")
 
 
 def serve(
@@ -34,17 +75,24 @@ def serve(
     no_worker: bool = typer.Option(False, "--no-worker", help="Serve the API only; run `hookdoor worker` elsewhere"),
 ) -> None:
     """Run the API, the console and the delivery worker (a child process on two cores or more)."""
-    import uvicorn
-
-    from hookdoor.app import create_app
-    from hookdoor.delivery.process import WorkerProcess, runs_in_child_process
-    from hookdoor.runtime import tune_garbage_collector
-
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if no_worker:
         overrides["run_worker"] = False
-    settings = load_settings(**overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings(**overrides)  # first: a bad setting is told before the server's imports
+
+    import uvicorn
+
+    from hookdoor.app import create_app
+    from hookdoor.db.engine import is_in_memory
+    from hookdoor.delivery.process import WorkerProcess, runs_in_child_process
+    from hookdoor.logs import configure_logging
+    from hookdoor.runtime import tune_garbage_collector
+
+    configure_logging()
+    if is_in_memory(settings.database_url):
+        announce_in_memory(settings)  # and nothing to check: the server's own connection creates it
+    else:
+        check_database(settings)
     worker_process = None
     if runs_in_child_process(settings):  # started by the app's lifespan, once migrations have run
         worker_process = WorkerProcess(settings)
@@ -53,7 +101,7 @@ def serve(
     tune_garbage_collector()
     uvicorn.run(
         app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-        proxy_headers=False, log_level="info",
+        proxy_headers=False, log_level="info", log_config=None,  # configured above, credentials masked
     )
 
 
@@ -62,18 +110,22 @@ def worker() -> None:
     from prometheus_client import CollectorRegistry
 
     from hookdoor.db.checkpoint import checkpointing
-    from hookdoor.db.engine import create_engine, create_sessionmaker
+    from hookdoor.db.engine import create_engine, create_sessionmaker, is_in_memory
     from hookdoor.db.migrate import upgrade
     from hookdoor.delivery.metrics import DeliveryMetrics
     from hookdoor.delivery.process import METRICS_DIR_VARIABLE, follow_parent
     from hookdoor.delivery.runner import running_worker
     from hookdoor.delivery.worker import Worker
     from hookdoor.events.wakeup import Wakeup
+    from hookdoor.logs import configure_logging
     from hookdoor.runtime import tune_garbage_collector
 
     settings = load_settings()
+    if is_in_memory(settings.database_url):
+        raise CliError("HOOKDOOR_DATABASE_URL is an in-memory database, which only the process that opens it "
+                       "sees: run hookdoor serve alone, its worker runs inside it", 2)
     follow_parent(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     metrics = DeliveryMetrics(CollectorRegistry()) if os.environ.get(METRICS_DIR_VARIABLE) else None
 
     async def run() -> None:
@@ -93,14 +145,12 @@ def worker() -> None:
 
     import uvloop
 
-    uvloop.run(run())
+    with database_errors_in_one_line(settings, "open"):
+        uvloop.run(run())
 
 
 def migrate() -> None:
     """Apply database migrations (the server also does this at start)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from hookdoor.cli.local import first_line, safe_url
     from hookdoor.db.engine import create_engine
     from hookdoor.db.migrate import upgrade
 
@@ -113,10 +163,8 @@ def migrate() -> None:
         finally:
             await engine.dispose()
 
-    try:
+    with database_errors_in_one_line(settings, "migrate"):
         asyncio.run(run())
-    except (OSError, SQLAlchemyError) as exc:
-        raise CliError(f"cannot migrate {safe_url(settings)}: {first_line(exc)}", UNREACHABLE) from None
     typer.echo("database is up to date")
 
 

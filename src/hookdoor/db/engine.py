@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from hookdoor.config import Settings
 from hookdoor.db import sqlite_inloop
@@ -33,10 +35,25 @@ def sqlite_file(database_url: str) -> Path | None:
     return Path(url.database)
 
 
+def is_in_memory(database_url: str) -> bool:
+    """``sqlite:///:memory:`` or ``sqlite://``: a database that lives as long as its one connection."""
+    return make_url(database_url).get_backend_name() == "sqlite" and sqlite_file(database_url) is None
+
+
+def _sqlite_pool(database_url: str) -> dict[str, Any]:
+    if is_in_memory(database_url):
+        # One connection, kept open for the life of the process (closing it would drop the data), and
+        # taken by one session at a time: SQLAlchemy's StaticPool would hand it to every session at
+        # once, and one session's rollback (or the pool's reset of one returned) would end another's
+        # transaction on it. A session waits for it as it would for the write lock.
+        return {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0}
+    return {"pool_size": 8, "max_overflow": 8}
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         url = make_url(settings.database_url).set(drivername=f"sqlite+{sqlite_inloop.DRIVER}")
-        engine = create_async_engine(url, pool_size=8, max_overflow=8)
+        engine = create_async_engine(url, **_sqlite_pool(settings.database_url))
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         sqlite_inloop.install_write_lock(engine.sync_engine)
         return engine

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from hookdoor.config import Settings
-from hookdoor.db.engine import sqlite_file
+from hookdoor.db.engine import is_in_memory
 
 log = logging.getLogger(__name__)
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus_client when the child imports it
@@ -47,7 +47,7 @@ HEALTHY_AFTER_SECONDS = 60.0  # a child that ran this long before it exited star
 def runs_in_child_process(settings: Settings) -> bool:
     """Does `serve` run its worker as a child process (``HOOKDOOR_WORKER_PROCESS``, else: two cores)?
     Never for an in-memory SQLite database, which another process cannot see."""
-    if not settings.run_worker or (settings.is_sqlite and sqlite_file(settings.database_url) is None):
+    if not settings.run_worker or is_in_memory(settings.database_url):
         return False
     if settings.worker_process is not None:
         return settings.worker_process

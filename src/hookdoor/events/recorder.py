@@ -20,10 +20,12 @@ from hookdoor.db.types import utcnow
 from hookdoor.events.ids import new_ulid
 from hookdoor.identity.principal import ANONYMOUS, Principal
 
-# Query parameters that carry credentials: never stored, never sent in a payload.
+# Query parameters that carry credentials (lower case): never stored, never sent in a payload, never
+# logged (hookdoor/logs.py masks them in every log line).
 CREDENTIAL_PARAMS = frozenset(
     {"accesstoken", "access_token", "clientsecret", "client_secret", "accesssecret", "password",
-     "code", "refresh_token", "refreshtoken", "id_token_hint", "token"}
+     "oldpassword", "newpassword", "code", "code_verifier", "refresh_token", "refreshtoken", "id_token",
+     "id_token_hint", "token", "metricskey"}
 )
 USER_FIELDS = ("id", "owner", "name", "displayName", "email", "phone", "avatar", "type", "isAdmin")
 
