@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(oauth.router)
     app.include_router(discovery.router)
     app.include_router(oauth.authorize_router)
+    app.include_router(oauth.user_router)
     app.include_router(webhook_endpoints.router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files

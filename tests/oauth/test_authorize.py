@@ -230,3 +230,66 @@ def test_casdoors_page_style_code_login_binds_the_code(client: Client) -> None:
         "username": client.user, "password": PASSWORD,
     }, params={**query, "redirectUri": "https://evil.example/cb"})
     assert elsewhere["status"] == "error" and "redirect_uri" in elsewhere["msg"]
+
+
+def _password_tokens(client: Client, scope: str) -> dict[str, Any]:
+    return requests.post(client.config["token_endpoint"], timeout=30, data={
+        "grant_type": "password", "client_id": client.tenant.client_id,
+        "client_secret": client.tenant.client_secret, "username": client.user, "password": PASSWORD,
+        "scope": scope,
+    }).json()
+
+
+def test_refresh_tokens_rotate_and_a_reuse_revokes_the_family(client: Client) -> None:
+    first = _password_tokens(client, "openid")
+    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+               "client_id": client.tenant.client_id, "client_secret": client.tenant.client_secret}
+    second = requests.post(f"{client.server.url}/api/login/oauth/refresh_token", data=refresh, timeout=30).json()
+    assert second["access_token"] != first["access_token"] and second["scope"] == "openid"
+
+    def works(token: dict[str, Any]) -> bool:
+        return requests.get(f"{client.server.url}/api/get-account", timeout=30,
+                            headers={"Authorization": f"Bearer {token['access_token']}"}).status_code == 200
+
+    assert not works(first) and works(second)
+    reused = requests.post(client.config["token_endpoint"], data=refresh, timeout=30)
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    assert not works(second), "the copy's reuse revoked the tokens rotated from it"
+    again = {**refresh, "refresh_token": second["refresh_token"]}
+    assert requests.post(client.config["token_endpoint"], data=again, timeout=30).json()["error"] == "invalid_grant"
+
+
+def test_introspection_tells_live_from_revoked(client: Client, admin: Api) -> None:
+    tokens = _password_tokens(client, "openid email")
+    auth = (client.tenant.client_id, client.tenant.client_secret)
+    url = f"{client.server.url}/api/login/oauth/introspect"
+    live = requests.post(url, data={"token": tokens["access_token"]}, auth=auth, timeout=30).json()
+    assert live["active"] is True and live["client_id"] == client.tenant.client_id
+    assert (live["username"], live["scope"], live["token_type"]) == (client.user, "openid email", "access-token")
+    assert requests.post(url, data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"},
+                         auth=auth, timeout=30).json()["token_type"] == "refresh-token"
+
+    stranger = new_tenant(admin)
+    foreign = requests.post(url, data={"token": tokens["access_token"]}, timeout=30,
+                            auth=(stranger.client_id, stranger.client_secret)).json()
+    assert foreign == {"active": False}
+    unauthenticated = requests.post(url, data={"token": tokens["access_token"]}, timeout=30)
+    assert unauthenticated.status_code == 401 and unauthenticated.json()["error"] == "invalid_client"
+
+    requests.post(f"{client.server.url}/api/logout", timeout=30,
+                  headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert requests.post(url, data={"token": tokens["access_token"]}, auth=auth, timeout=30).json() == {
+        "active": False}
+
+
+def test_userinfo_shows_what_the_scope_asked_for(client: Client) -> None:
+    narrow = _password_tokens(client, "openid")
+    wide = _password_tokens(client, "openid profile email")
+    url = f"{client.server.url}/api/userinfo"
+    few = requests.get(url, headers={"Authorization": f"Bearer {narrow['access_token']}"}, timeout=30).json()
+    many = requests.get(url, headers={"Authorization": f"Bearer {wide['access_token']}"}, timeout=30).json()
+    assert set(few) == {"sub", "iss", "aud"} and few["aud"] == client.tenant.client_id
+    assert many["preferred_username"] == client.user and "email" in many and "phone" not in many
+    laravel = requests.get(f"{client.server.url}/api/user", timeout=30,
+                           headers={"Authorization": f"Bearer {wide['access_token']}"}).json()
+    assert laravel["name"] == client.user and set(laravel) >= {"id", "email", "created_at", "updated_at"}

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from hookdoor.api.context import ApiContext, api_context
 from hookdoor.api.envelope import affected, form_or_json, json_object, ok
-from hookdoor.errors import BadRequest, NotAuthenticated
-from hookdoor.identity.accounts import USERS, Accounts
+from hookdoor.errors import BadRequest
+from hookdoor.identity.accounts import Accounts
 from hookdoor.identity.credentials import SESSION_COOKIE
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -124,21 +124,3 @@ async def remove_user_from_group(
     if not owner or not name or not group:
         raise BadRequest("invalid field owner/name/groupName: all three are required")
     return affected(await Accounts(context).remove_from_group(owner, name, group))
-
-
-@router.get("/userinfo", tags=["oauth"])
-async def userinfo(context: ApiContext = Context) -> dict[str, Any]:
-    """OIDC UserInfo: plain claims, no envelope."""
-    principal = context.principal
-    if principal.kind != "user" or principal.user is None:
-        raise NotAuthenticated("a user's access token is required")
-    user = USERS.mask(principal.user, may_manage=True)
-    context.action.concerns(subject=user)
-    return {
-        "sub": user.get("id", ""), "iss": context.settings.public_url,
-        "name": user["name"], "preferred_username": user["name"],
-        "email": user.get("email", ""), "email_verified": bool(user.get("emailVerified")),
-        "picture": user.get("avatar", ""), "groups": user.get("groups") or [],
-        "owner": user["owner"], "displayName": user.get("displayName", ""),
-    }
-

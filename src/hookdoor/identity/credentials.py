@@ -201,14 +201,43 @@ async def note_code_exchange(db: AsyncSession, code_token: dict[str, Any], issue
     await ObjectRepository(db, kind("token")).replace(used["owner"], used["name"], used)
 
 
-async def redeem(db: AsyncSession, column: str, secret: str, application: str) -> dict[str, Any] | None:
-    """The token a refresh token belongs to, used up (deleted: refresh tokens rotate), if it is the app's."""
+class RefreshReused(Exception):
+    """A refresh token presented again after it was rotated: someone else has a copy. ``descendant``
+    names the token object its rotation made, first of the family to revoke."""
+
+    def __init__(self, descendant: str) -> None:
+        super().__init__("the refresh token was already used")
+        self.descendant = descendant
+
+
+async def rotate_refresh(db: AsyncSession, refresh: str, application: str) -> dict[str, Any] | None:
+    """The token a refresh token belongs to, retired, if it is the application's: its access token
+    stops working at once and its row stays, so that a second use of the refresh token is known."""
     repository = ObjectRepository(db, kind("token"))
-    stored = await repository.find_by(column, hash_token(secret))
+    stored = await repository.find_by("refresh_token_hash", hash_token(refresh))
     if stored is None or stored.data.get("application") != application:
         return None
-    await repository.delete(stored.data["owner"], stored.data["name"])
+    if stored.data.get("rotatedTo"):
+        raise RefreshReused(stored.data["rotatedTo"])
+    await repository.replace(stored.data["owner"], stored.data["name"], stored.data, {"access_token_hash": None})
     return stored.data
+
+
+async def note_rotation(db: AsyncSession, retired: dict[str, Any], successor: str) -> None:
+    await ObjectRepository(db, kind("token")).replace(
+        retired["owner"], retired["name"], {**retired, "rotatedTo": successor}
+    )
+
+
+async def revoke_family(db: AsyncSession, first: str) -> None:
+    """Revoke ``first`` and every token rotated from it since."""
+    repository = ObjectRepository(db, kind("token"))
+    name, seen = first, set()
+    while name and name not in seen:
+        seen.add(name)
+        token = await repository.get(GLOBAL_OWNER, name)
+        await repository.delete(GLOBAL_OWNER, name)
+        name = (token or {}).get("rotatedTo") or ""
 
 
 async def revoke_token(db: AsyncSession, name: str) -> None:
@@ -279,7 +308,8 @@ async def _principal_from_bearer(db: AsyncSession, token: str) -> Principal:
     user = await _load_user(db, organization, data["user"])
     if user is None:
         raise NotAuthenticated("the access token's user no longer exists or is forbidden")
-    return user_principal(user, access_token_name=data["name"])
+    return user_principal(user, access_token_name=data["name"], token_scope=data.get("scope") or "",
+                          token_client_id=application.get("clientId") or "")
 
 
 async def _principal_from_client(db: AsyncSession, client_id: str, client_secret: str) -> Principal:

@@ -17,8 +17,11 @@ class Principal:
     is_org_admin: bool = False
     user: dict[str, Any] | None = field(default=None, repr=False)
     session_token_hash: str | None = field(default=None, repr=False)
-    # The token object a Bearer caller presented (owner "admin"), so that logout can revoke it.
+    # The token object a Bearer caller presented (owner "admin"), so that logout can revoke it, and
+    # what it was issued for: its scope and its application's client id (userinfo's claims and aud).
     access_token_name: str | None = field(default=None, repr=False)
+    token_scope: str = ""
+    token_client_id: str = ""
 
     @property
     def ref(self) -> str:
@@ -45,7 +48,8 @@ SYSTEM = Principal(kind="system")  # Hookdoor itself, e.g. the worker disabling 
 
 
 def user_principal(
-    user: dict[str, Any], session_token_hash: str | None = None, access_token_name: str | None = None
+    user: dict[str, Any], session_token_hash: str | None = None, access_token_name: str | None = None,
+    token_scope: str = "", token_client_id: str = "",
 ) -> Principal:
     is_admin = bool(user.get("isAdmin"))
     return Principal(
@@ -57,6 +61,8 @@ def user_principal(
         user=user,
         session_token_hash=session_token_hash,
         access_token_name=access_token_name,
+        token_scope=token_scope,
+        token_client_id=token_client_id,
     )
 
 

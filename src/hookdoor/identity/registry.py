@@ -122,7 +122,8 @@ APPLICATION_AUTHORITY = Authority(
 # Tokens and sessions are credentials the server hands out: whom they act for is never edited.
 TOKEN_AUTHORITY = Authority(
     issued=("application", "organization", "user", "scope", "expiresIn", "tokenType", "code", "accessToken",
-            "refreshToken", "codeChallenge", "codeIsUsed", "nonce", "redirectUri", "authTime", "issuedToken"),
+            "refreshToken", "codeChallenge", "codeIsUsed", "nonce", "redirectUri", "authTime", "issuedToken",
+            "rotatedTo"),
 )
 SESSION_AUTHORITY = Authority(issued=("application", "sessionId"))
 

@@ -18,21 +18,27 @@ from starlette.responses import RedirectResponse, Response
 from hookdoor.api.context import ApiContext, api_context, unit_of_work
 from hookdoor.api.envelope import form_or_json
 from hookdoor.console.web import ConsoleRoute, viewing
-from hookdoor.errors import HookdoorError, OAuthError
+from hookdoor.errors import HookdoorError, NotAuthenticated, OAuthError
 from hookdoor.identity import credentials
 from hookdoor.identity.accounts import APPLICATIONS, USERS, Accounts
 from hookdoor.identity.principal import Principal
 from hookdoor.identity.repository import ObjectRepository
 from hookdoor.oauth.service import (
+    SESSION_SCOPE,
     AuthorizationRefused,
     AuthorizationRequest,
     authorization_request,
+    introspection,
+    issuer_of,
+    laravel_user,
     pkce_matches,
     redirect_to_client,
     token_signer,
+    userinfo_claims,
 )
 
 router = APIRouter(prefix="/api/login/oauth", tags=["oauth"])
+user_router = APIRouter(prefix="/api", tags=["oauth"])
 authorize_router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Context = Depends(api_context, scope="function")
 GRANTS = ("authorization_code", "password", "client_credentials", "refresh_token")
@@ -117,6 +123,7 @@ class Grantee:
     user: str  # empty for client_credentials
     nonce: str = ""
     code_token: dict[str, Any] | None = None
+    retired: dict[str, Any] | None = None  # the token a refresh rotated out
 
 
 async def _exchange_code(context: ApiContext, client: Client, form: dict[str, str]) -> Grantee:
@@ -160,18 +167,45 @@ async def _grantee(context: ApiContext, grant: str, form: dict[str, str], client
         return Grantee(stored.data["owner"], stored.data["name"])
     if grant == "authorization_code":
         return await _exchange_code(context, client, form)
-    refresh = form.get("refresh_token", "")
+    return await _rotate(context, application, form.get("refresh_token", ""))
+
+
+async def _rotate(context: ApiContext, application: dict[str, Any], refresh: str) -> Grantee:
+    """Refresh tokens rotate: each is good once. A second use means a copy is abroad, and every token
+    rotated from it since is revoked (OAuth 2 Security BCP 4.14.2)."""
     if not refresh:
         raise OAuthError("invalid_request", "refresh_token is required")
-    token = await credentials.redeem(context.db, "refresh_token_hash", refresh, application["name"])
+    try:
+        token = await credentials.rotate_refresh(context.db, refresh, application["name"])
+    except credentials.RefreshReused as reused:
+        descendant = reused.descendant
+        context.keep_on_failure(lambda db: credentials.revoke_family(db, descendant))
+        raise OAuthError("invalid_grant", "the refresh_token was already used; the tokens since are revoked") from None
     if token is None:
-        raise OAuthError("invalid_grant", "the refresh_token is invalid, used, or not this client's")
-    return Grantee(token["organization"], token["user"])
+        raise OAuthError("invalid_grant", "the refresh_token is invalid or not this client's")
+    return Grantee(token["organization"], token["user"], retired=token)
 
 
 @router.post("/access_token")
 async def access_token(context: ApiContext = Context) -> dict[str, Any]:
-    form = await form_or_json(context.request)
+    return await _token_response(context, await _parameters(context))
+
+
+@router.post("/refresh_token")
+async def refresh_token(context: ApiContext = Context) -> dict[str, Any]:
+    """Casdoor's own refresh route: the refresh_token grant, its parameters in the form or the query."""
+    form = await _parameters(context)
+    if form.setdefault("grant_type", "refresh_token") != "refresh_token":
+        raise OAuthError("unsupported_grant_type", "this endpoint only takes grant_type=refresh_token")
+    return await _token_response(context, form)
+
+
+async def _parameters(context: ApiContext) -> dict[str, str]:
+    """The form's parameters, and the query's where the form has none (Casdoor's SDKs send either)."""
+    return {**dict(context.request.query_params), **await form_or_json(context.request)}
+
+
+async def _token_response(context: ApiContext, form: dict[str, str]) -> dict[str, Any]:
     grant = form.get("grant_type", "")
     if grant not in GRANTS:
         raise OAuthError("unsupported_grant_type", f"grant_type must be one of: {', '.join(GRANTS)}")
@@ -183,17 +217,56 @@ async def access_token(context: ApiContext = Context) -> dict[str, Any]:
         if subject is None or subject.get("isForbidden") or subject.get("isDeleted"):
             raise OAuthError("invalid_grant", "the user no longer exists or is forbidden")
         context.action.concerns(subject=USERS.mask(subject, may_manage=False))
-    code_token = grantee.code_token or {}
-    scope = code_token.get("scope") or form.get("scope", "")
+    earlier = grantee.code_token or grantee.retired or {}
+    scope = earlier.get("scope") or form.get("scope", "")
     issued = await credentials.issue_token(
         context.db, token_signer(context), application=client.application, user=subject, scope=scope,
         nonce=grantee.nonce if grantee.code_token else form.get("nonce", ""),
-        auth_time=code_token.get("authTime") or None,
+        auth_time=earlier.get("authTime") or None,
     )
     if grantee.code_token is not None:
         await credentials.note_code_exchange(context.db, grantee.code_token, issued.name)
+    if grantee.retired is not None:
+        await credentials.note_rotation(context.db, grantee.retired, issued.name)
     answer = {
         "access_token": issued.access_token, "refresh_token": issued.refresh_token, "token_type": "Bearer",
         "expires_in": issued.expires_in, "scope": scope,
     }
     return {**answer, "id_token": issued.id_token} if issued.id_token else answer
+
+
+@router.post("/introspect")
+async def introspect(context: ApiContext = Context) -> dict[str, Any]:
+    """RFC 7662, for an authenticated client: whether a token is live, and what it says. Tokens of
+    another organization's applications are reported inactive, as unknown ones are."""
+    form = await _parameters(context)
+    client = await _client(context, form, "introspect")
+    token = form.get("token", "")
+    if not token:
+        raise OAuthError("invalid_request", "token is required")
+    return await introspection(context.db, client.application, token, form.get("token_type_hint", ""))
+
+
+# ---- who the token is for -------------------------------------------------------------------------
+
+def _signed_in_user(context: ApiContext) -> dict[str, Any]:
+    principal = context.principal
+    if principal.kind != "user" or principal.user is None:
+        raise NotAuthenticated("a user's access token or session is required")
+    user = USERS.mask(principal.user, may_manage=True)
+    context.action.concerns(subject=user)
+    return user
+
+
+@user_router.get("/userinfo")
+async def userinfo(context: ApiContext = Context) -> dict[str, Any]:
+    """OIDC UserInfo: plain claims, no envelope; a Bearer token shows what its scope asked for."""
+    user = _signed_in_user(context)
+    principal = context.principal
+    scope = principal.token_scope if principal.access_token_name else SESSION_SCOPE
+    return userinfo_claims(user, scope, principal.token_client_id, issuer_of(context))
+
+
+@user_router.get("/user")
+async def user_endpoint(context: ApiContext = Context) -> dict[str, Any]:
+    return laravel_user(_signed_in_user(context))

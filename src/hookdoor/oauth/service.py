@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from joserfc import jwt
+from joserfc.errors import JoseError
 
 from hookdoor.errors import BadRequest
 from hookdoor.identity.registry import GLOBAL_OWNER, kind
@@ -299,3 +300,79 @@ def redirect_to_client(request: AuthorizationRequest, **values: str) -> str:
     if request.state:
         query.append(("state", request.state))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+# ---- introspection (RFC 7662) -----------------------------------------------------------------
+
+INACTIVE = {"active": False}
+
+
+async def _live_token(db: Any, token: str, hint: str) -> Any:
+    """The stored token this access or refresh token is, unless revoked, rotated out or expired."""
+    tokens = ObjectRepository(db, kind("token"))
+    columns = ["refresh_token_hash", "access_token_hash"] if hint == "refresh_token" else [
+        "access_token_hash", "refresh_token_hash"]
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    for column in columns:
+        stored = await tokens.find_by(column, digest)
+        if stored is not None and not stored.data.get("rotatedTo"):
+            return stored
+    return None
+
+
+async def introspection(db: Any, client: dict[str, Any], token: str, hint: str) -> dict[str, Any]:
+    stored = await _live_token(db, token, hint)
+    if stored is None:
+        return INACTIVE
+    certs = CertRepository(db)
+    application = await certs.application(stored.data.get("application") or "")
+    if application is None or application.get("organization") != client.get("organization"):
+        return INACTIVE
+    if stored.data.get("user"):
+        user = await ObjectRepository(db, kind("user")).get(stored.data["organization"], stored.data["user"])
+        if user is None or user.get("isForbidden") or user.get("isDeleted"):
+            return INACTIVE
+    cert = await certs.for_application(application)
+    try:
+        claims = jwt.decode(token, keys.signing_key(cert) if cert else "").claims
+        jwt.JWTClaimsRegistry().validate(claims)
+    except (ValueError, TypeError, JoseError):
+        return INACTIVE  # expired, or signed by a key the application no longer has
+    return {
+        "active": True, "scope": claims.get("scope", ""), "client_id": application.get("clientId", ""),
+        "username": claims.get("name") or claims.get("preferred_username") or "",
+        "token_type": claims.get("tokenType", ""), "exp": claims.get("exp"), "iat": claims.get("iat"),
+        "nbf": claims.get("nbf"), "sub": claims.get("sub"), "aud": claims.get("aud"), "iss": claims.get("iss"),
+        "jti": claims.get("jti"),
+    }
+
+
+# ---- userinfo ---------------------------------------------------------------------------------
+
+# What a caller signed in by session (their own browser) is shown: everything a token could ask for.
+SESSION_SCOPE = "openid profile email phone address"
+
+
+def userinfo_claims(user: dict[str, Any], scope: str, audience: str, issuer: str) -> dict[str, Any]:
+    """OIDC UserInfo (Core 5.3) in Casdoor's shape: ``sub``, ``iss``, ``aud`` always; the rest by scope."""
+    scopes = set(scope.split())
+    claims: dict[str, Any] = {"sub": user.get("id", ""), "iss": issuer, "aud": audience}
+    if "profile" in scopes:
+        claims.update(name=user.get("name", ""), preferred_username=user.get("name", ""),
+                      displayName=user.get("displayName", ""), picture=user.get("avatar", ""),
+                      groups=user.get("groups") or [], owner=user.get("owner", ""))
+    if "email" in scopes:
+        claims.update(email=user.get("email", ""), email_verified=bool(user.get("emailVerified")))
+    if "phone" in scopes:
+        claims["phone"] = user.get("phone", "")
+    if "address" in scopes:
+        address = user.get("address") or []
+        claims["address"] = {"formatted": ", ".join(address) if isinstance(address, list) else str(address)}
+    return claims
+
+
+def laravel_user(user: dict[str, Any]) -> dict[str, Any]:
+    """Casdoor's ``/api/user``: the user as Laravel's Socialite expects it."""
+    return {"id": user.get("id", ""), "name": user.get("name", ""), "email": user.get("email", ""),
+            "email_verified_at": user.get("createdTime", ""), "created_at": user.get("createdTime", ""),
+            "updated_at": user.get("updatedTime", "")}
