@@ -35,6 +35,8 @@ PASSWORD = "a-long-password-1"
 OK = '{status:"ok", msg:""}'
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 RFC3339_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
+# Generous: the suite shares two cores with a server, its worker and PostgreSQL.
+ARRIVAL_TIMEOUT = 30
 FIELDS = ("id", "owner", "name", "createdTime", "organization", "clientIp", "user", "method", "requestUri",
           "action", "language", "object", "response", "statusCode", "detail", "isTriggered", "extendedUser")
 
@@ -55,7 +57,8 @@ def casdoor_hook(admin: Api, receiver: Receiver, events: list[str], **fields: An
 
 
 def delivered(receiver: Receiver, path: str, action: str) -> dict[str, Any]:
-    [arrival] = receiver.wait_for(lambda a: on_path(path)(a) and json.loads(a.body)["action"] == action)
+    [arrival] = receiver.wait_for(lambda a: on_path(path)(a) and json.loads(a.body)["action"] == action,
+                                  timeout=ARRIVAL_TIMEOUT)
     return json.loads(arrival.body)
 
 
@@ -199,7 +202,8 @@ def test_add_webhook(admin: Api, receiver: Receiver) -> None:
     body = {"owner": "built-in", "name": name, "url": url, "events": ["login"],
             "signingSecret": "whsec_" + "A" * 43 + "=", "headers": [{"name": "X-Api-Key", "value": "key-1"}]}
     assert post_compact(admin, "add-webhook", body)["status"] == "ok"
-    [arrival] = receiver.wait_for(lambda a: on_path(path)(a) and name in json.loads(a.body)["object"])
+    [arrival] = receiver.wait_for(lambda a: on_path(path)(a) and name in json.loads(a.body)["object"],
+                                  timeout=ARRIVAL_TIMEOUT)
     # The signing secret and the custom headers' values are credentials: masked whole.
     assert_record(json.loads(arrival.body), record(
         organization="built-in", user="admin", requestUri="/api/add-webhook", action="add-webhook",
