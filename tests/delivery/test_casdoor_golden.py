@@ -25,6 +25,7 @@ import re
 from typing import Any
 
 import pytest
+import requests
 
 from tests.compat.sdk import application_credentials, new_tenant
 from tests.delivery.test_webhook_delivery import add_webhook, on_path
@@ -264,3 +265,26 @@ def test_admin_password_never_leaves(admin: Api, receiver: Receiver, server: Ser
     path = casdoor_hook(admin, receiver, ["login"])
     Api(server.url).login("admin", ADMIN_PASSWORD)
     assert ADMIN_PASSWORD not in json.dumps(delivered(receiver, path, "login"))
+
+
+def test_token_endpoint_credentials_never_leave(admin: Api, receiver: Receiver, server: ServerProcess) -> None:
+    """The token endpoint's form is all credentials: the body is sent with each of them masked."""
+    name = new_user(admin)
+    client_id, client_secret = application_credentials(admin, "app-built-in")
+    client = {"client_id": client_id, "client_secret": client_secret}
+    path = casdoor_hook(admin, receiver, ["login/oauth/access_token"])
+    token_url = f"{server.url}/api/login/oauth/access_token"
+    tokens = requests.post(token_url, data={"grant_type": "password", "username": name, "password": PASSWORD,
+                                            **client}, timeout=30).json()
+    refreshed = requests.post(token_url, data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+                                               **client}, timeout=30).json()
+    arrivals = receiver.wait_for(on_path(path), count=2, timeout=ARRIVAL_TIMEOUT)
+    sent = " ".join(arrival.body.decode() for arrival in arrivals)
+    for secret in (PASSWORD, client_secret, tokens["access_token"], tokens["refresh_token"],
+                   refreshed["access_token"], refreshed["refresh_token"]):
+        assert secret not in sent
+    objects = sorted(json.loads(arrival.body)["object"] for arrival in arrivals)
+    assert objects == sorted([
+        f"grant_type=password&username={name}&password=***&client_id={client_id}&client_secret=***",
+        f"grant_type=refresh_token&refresh_token=***&client_id={client_id}&client_secret=***",
+    ])
