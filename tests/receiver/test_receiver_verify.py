@@ -78,6 +78,14 @@ def test_casdoor_format(content_type: str) -> None:
     assert record.response == '{status:"ok", msg:""}' and record.event_type == "login"
 
 
+def test_cloudevent_without_a_subject() -> None:
+    """The attribute is left out when the event has no subject; the SDK reads it as None."""
+    headers, body = delivered("cloudevents", event=login_event(action="webhook-test", subject=None))
+    assert b'"subject"' not in body.split(b'"data"')[0]
+    event = verify(headers, body, SECRET, now=NOW)
+    assert isinstance(event, CloudEvent) and event.subject is None and event.event_type == "webhook-test"
+
+
 @pytest.mark.parametrize("content_type", ["application/json", FORM])
 def test_cloudevents_format(content_type: str) -> None:
     headers, body = delivered("cloudevents", content_type, event=login_event(action="mfa/setup/enable"))
