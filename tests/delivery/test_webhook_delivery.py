@@ -101,7 +101,8 @@ def test_sdk_style_client_credentials_call_fires_webhook(admin: Api, receiver: R
     payload = json.loads(arrival.body)
     assert payload["object"]["name"] == name
     assert payload["actor"] == "app/app-built-in"
-    assert "clientSecret=%2A%2A%2A" in payload["request"]["uri"]  # the secret was in the query: masked
+    assert "clientSecret" not in payload["request"]["uri"]  # the secret was in the query: left out
+    assert f"clientId={app['clientId']}" in payload["request"]["uri"]
     assert app["clientSecret"] not in everything_sent(arrival)
 
 

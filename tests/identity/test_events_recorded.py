@@ -114,7 +114,7 @@ def test_client_secret_in_the_query_is_not_recorded(server: ServerProcess, sdk: 
 
     event = one_event(server, action="add-user", subject=f"{tenant.organization}/{user.name}")
     query = parse_qs(urlsplit(event["request"]["uri"]).query)
-    assert query["clientSecret"] == ["***"]
+    assert "clientSecret" not in query  # left out, as Casdoor's FilterQuery leaves out accessToken
     assert query["clientId"] == [tenant.client_id]
     assert query["id"] == [f"{tenant.organization}/{user.name}"]
     assert tenant.client_secret not in json.dumps(event, default=str)
@@ -128,7 +128,7 @@ def test_access_token_in_the_query_is_not_recorded(server: ServerProcess, admin:
     Api(server.url).get("get-account", accessToken=token)
 
     event = one_event(server, action="get-account", subject=f"built-in/{name}")
-    assert parse_qs(urlsplit(event["request"]["uri"]).query)["accessToken"] == ["***"]
+    assert event["request"]["uri"] == "/api/get-account"  # the token left out, as Casdoor's FilterQuery does
     assert token not in json.dumps(event, default=str)
 
 
@@ -145,7 +145,7 @@ def test_add_application_records_its_secret_masked(server: ServerProcess, admin:
     assert event["object"]["name"] == application.name
     assert event["object"]["clientSecret"] == "***"
     assert "a-secret-the-caller-chose-1234" not in json.dumps(event, default=str)
-    assert parse_qs(urlsplit(event["request"]["uri"]).query)["clientSecret"] == ["***"]
+    assert "clientSecret" not in parse_qs(urlsplit(event["request"]["uri"]).query)
 
 
 def test_logout_event_names_the_user(server: ServerProcess, admin: Api) -> None:

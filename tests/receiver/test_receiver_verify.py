@@ -38,7 +38,7 @@ def login_event(**changes: Any) -> dict[str, Any]:
                  "displayName": "Alice"},
         "object": {"owner": "built-in", "name": "alice", "password": "***"},
         "request": {"method": "POST", "uri": "/api/login", "clientIp": "127.0.0.1", "userAgent": "t",
-                    "language": "en"},
+                    "language": "en", "body": {"username": "alice", "password": "***"}, "bodyEncoding": "json"},
     }
     return {**event, **changes}
 
@@ -74,8 +74,16 @@ def test_casdoor_format(content_type: str) -> None:
     assert isinstance(record, CasdoorRecord)
     assert (record.id, record.action, record.user, record.organization) == (0, "login", "alice", "built-in")
     assert record.request_uri == "/api/login" and record.status_code == 200 and record.is_triggered is False
-    assert record.object_data == {"owner": "built-in", "name": "alice", "password": "***"}
+    assert record.object_data == {"username": "alice", "password": "***"}  # the request body, as in Casdoor
     assert record.response == '{status:"ok", msg:""}' and record.event_type == "login"
+
+
+def test_cloudevent_without_a_subject() -> None:
+    """The attribute is left out when the event has no subject; the SDK reads it as None."""
+    headers, body = delivered("cloudevents", event=login_event(action="webhook-test", subject=None))
+    assert b'"subject"' not in body.split(b'"data"')[0]
+    event = verify(headers, body, SECRET, now=NOW)
+    assert isinstance(event, CloudEvent) and event.subject is None and event.event_type == "webhook-test"
 
 
 @pytest.mark.parametrize("content_type", ["application/json", FORM])

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from hookdoor.api.envelope import text_problem
 from hookdoor.config import Settings
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated
-from hookdoor.events.recorder import Action, record, request_facts
+from hookdoor.events.recorder import Action, parsed_body, record, request_facts
 from hookdoor.identity.credentials import resolve_principal
 from hookdoor.identity.principal import Principal
 
@@ -113,11 +113,13 @@ async def unit_of_work(request: Request, name: str) -> AsyncIterator[ApiContext]
             _refuse_unstorable_query(request)
             action.principal = await resolve_principal(db, request)
             yield context
+            action.body = parsed_body(request)
             await record(db, action, outcome="ok", status_code=200)
             await notify_workers(db)
             await db.commit()
         except Exception as exc:
             await db.rollback()
+            action.body = parsed_body(request)  # a refused call's body is recorded too (a failed login's)
             await _record_failure(request, action, exc, context.kept_on_failure)
             raise
     state.wakeup.notify()

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 
 from hookdoor.errors import BadRequest
+from hookdoor.events.recorder import remember_form, remember_json
 
 AFFECTED = "Affected"
 UNAFFECTED = "Unaffected"
@@ -97,6 +98,7 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise BadRequest("request body must be a JSON object")
     if problem := storage_problem(body):
         raise BadRequest(problem)
+    remember_json(request, body, len(raw))
     return body
 
 
@@ -108,6 +110,7 @@ async def form_or_json(request: Request) -> dict[str, str]:
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
         if problem := storage_problem(fields):
             raise BadRequest(problem)
+        remember_form(request, fields)
         return fields
     body = await json_object(request)
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in body.items()}

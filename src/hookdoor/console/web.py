@@ -27,7 +27,7 @@ from hookdoor.api.context import ApiContext, unit_of_work
 from hookdoor.api.envelope import text_problem
 from hookdoor.db.types import parse_rfc3339
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated
-from hookdoor.events.recorder import Action, request_facts
+from hookdoor.events.recorder import Action, remember_form, request_facts
 from hookdoor.identity.credentials import (
     SESSION_COOKIE,
     hash_token,
@@ -194,6 +194,10 @@ async def read_form(request: Request) -> FormData:
     for key, value in form.multi_items():
         if isinstance(value, str) and (problem := text_problem(key) or text_problem(value)):
             raise BadRequest(f"invalid field {key}: {problem}")
+    # The form is the body the console's action records, as the API records its body; the CSRF
+    # token belongs to the console's session, not to the action.
+    fields = {key: value for key, value in form.items() if isinstance(value, str) and key != CSRF_FIELD}
+    remember_form(request, fields)
     return form
 
 

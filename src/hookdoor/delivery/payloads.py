@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
+
+from hookdoor.events.ids import ulid_as_uuid
 
 CLOUDEVENTS_TYPE_PREFIX = "io.hookdoor."
 # Every webhook field the rendering below reads: webhooks equal in these get the same bytes for an
@@ -90,48 +93,170 @@ def _hookdoor_fields(event: Mapping[str, Any], webhook: Mapping[str, Any], obj: 
     return payload
 
 
+# Actions whose record names the user the call signed in or up, and nobody when it failed:
+# routers/record.go skips its filter for /api/login and /api/signup, whose controllers set
+# recordUserId on success only (controllers/auth.go, account.go); new-user copies signup's record.
+NAMES_THE_SIGNED_IN_USER = frozenset({"login", "signup", "new-user"})
+# The record names the user whose password is set (routers/record.go: userOwner/userName).
+NAMES_THE_TARGET = frozenset({"set-password"})
+
+
+@dataclass(frozen=True)
+class RecordUser:
+    """Who Casdoor's record names: its ``organization`` and ``user``, and that user's summary (None
+    for an application or nobody), which ``extendedUser`` shows."""
+
+    organization: str = ""
+    name: str = ""
+    summary: Mapping[str, Any] | None = None
+
+
+NOBODY = RecordUser()
+
+
+def _subject(event: Mapping[str, Any]) -> RecordUser | None:
+    if not event.get("subject"):
+        return None
+    organization, _, name = event["subject"].partition("/")
+    return RecordUser(organization, name, event.get("user"))
+
+
+def _caller(event: Mapping[str, Any]) -> RecordUser | None:
+    """The caller as routers/record.go's getUser finds it: a user, or an application as its
+    organization and name (getUserByClientIdSecret)."""
+    caller = event["request"].get("caller")
+    if not caller:
+        return None
+    return RecordUser(caller["owner"], caller["name"], caller if caller["kind"] == "user" else None)
+
+
+def record_user(event: Mapping[str, Any]) -> RecordUser:
+    """The user Casdoor's record names for this event: the caller, except after sign-in and
+    sign-up (the user signed in, nobody on failure) and for set-password (its target)."""
+    action = event["action"]
+    if action in NAMES_THE_SIGNED_IN_USER:
+        return (_subject(event) if event["outcome"] == "ok" else None) or NOBODY
+    if action in NAMES_THE_TARGET:
+        return _subject(event) or _caller(event) or NOBODY
+    if action == "logout":  # without a session, the user id_token_hint names (controllers/account.go)
+        return _caller(event) or _subject(event) or NOBODY
+    return _caller(event) or NOBODY
+
+
 def _casdoor_response(event: Mapping[str, Any]) -> str:
     status = "ok" if event["outcome"] == "ok" else "error"
     return f'{{status:"{status}", msg:"{event["message"] if status == "error" else ""}"}}'
 
 
+def _recorded_body_text(request: Mapping[str, Any]) -> str:
+    """The request body as recorded (credentials already masked): a form as a form, JSON as compact
+    JSON. The mask stays readable in a form: ``*`` needs no escaping there (WHATWG's form encoding)."""
+    if "body" not in request:
+        return ""
+    if request.get("bodyEncoding") == "form":
+        return urlencode(list(request["body"].items()), safe="*")
+    return _compact(request["body"])
+
+
+def _casdoor_object_text(event: dict[str, Any]) -> str:
+    """Casdoor's record ``object``: the request body, except for new-user, whose record carries the
+    new user (routers/record.go: record2.Object)."""
+    if event["action"] == "new-user":
+        obj = event_object(event)
+        return "" if obj is None else _compact(obj)
+    return _recorded_body_text(event["request"])
+
+
+def go_json(value: Any) -> str:
+    """What Go's json.Marshal writes for a map: keys sorted, compact, and <, >, & and the line and
+    paragraph separators escaped (they only occur inside strings, so replacing them is safe)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def casdoor_selected_object(text: str, webhook: Mapping[str, Any]) -> str:
+    """Casdoor's objectFields (object/record.go filterRecordObject): unless the first is "All", an
+    object that is a JSON object keeps only the named fields, re-encoded by Go; anything else
+    (a form, nothing) goes as it is."""
+    fields = webhook.get("objectFields") or []
+    if not fields or fields[0] == "All" or not text.startswith("{"):
+        return text
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    return go_json({field: parsed[field] for field in fields if field in parsed})
+
+
+def go_field_json_name(field: str) -> str:
+    """The key Casdoor gives a tokenFields entry (a Go field name of its User): util.SnakeToCamel of
+    util.CamelToSnakeCase, so "DisplayName" is "displayName" and "IdCard" is "idCard"."""
+    snake = "".join(("_" if index else "") + char.lower() if "A" <= char <= "Z" else char
+                    for index, char in enumerate(field)).replace(" ", "")
+    first, *rest = snake.lower().split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def casdoor_extended_user(user: RecordUser, webhook: Mapping[str, Any]) -> Any:
+    """Casdoor's extendedUser (object/webhook_util.go): only with isUserExtended, the record's user;
+    with tokenFields, only those of its fields (Go field names, so "Email", not "email"), keys sorted
+    as Go writes a map."""
+    if not webhook.get("isUserExtended") or user.summary is None:
+        return None
+    summary = {key: value for key, value in user.summary.items() if key != "kind"}
+    token_fields = webhook.get("tokenFields") or []
+    if not token_fields:
+        return summary
+    chosen = {go_field_json_name(field): field for field in token_fields if field[:1].isupper()}
+    return {key: summary[key] for key in sorted(chosen) if key in summary}
+
+
 def casdoor_payload(event: dict[str, Any], webhook: Mapping[str, Any]) -> dict[str, Any]:
-    """Casdoor's record, fields in Casdoor's order; ``object`` is a JSON string as Casdoor sends it."""
-    obj = _selected_object(event_object(event), webhook)
-    user = event.get("user") or {}
+    """Casdoor's record as its webhooks send it (object/record.go NewRecord, AddRecord; routers/record.go),
+    fields in Casdoor's order; ``object`` and ``response`` are strings, as in Casdoor."""
+    user = record_user(event)
     created = _timestamp(event).isoformat(timespec="seconds").replace("+00:00", "Z")
+    request = event["request"]
     return {
-        "id": 0,
-        "owner": event["organization"],
-        "name": event["id"],
+        "id": 0,  # the record is sent before it is inserted
+        "owner": user.organization,  # AddRecord: the owner is the organization
+        "name": ulid_as_uuid(event["id"]),  # Casdoor names records with a UUID
         "createdTime": created,
-        "organization": event["organization"],
-        "clientIp": event["request"].get("clientIp", ""),
-        "user": user.get("name", "") or event["actor"],
-        "method": event["request"].get("method", ""),
-        "requestUri": event["request"].get("uri", ""),
+        "organization": user.organization,
+        "clientIp": request.get("clientIp", ""),
+        "user": user.name,
+        "method": request.get("method", ""),
+        "requestUri": request.get("uri", ""),
         "action": event["action"],
-        "language": event["request"].get("language", "en"),
-        "object": json.dumps(obj, separators=(",", ":")) if obj is not None else "",
+        "language": request.get("language", "en"),
+        "object": casdoor_selected_object(_casdoor_object_text(event), webhook),
         "response": _casdoor_response(event),
-        "statusCode": event["status_code"],
+        "statusCode": 200,  # NewRecord's; a failure shows in response
         "detail": "",
-        "isTriggered": False,
-        "extendedUser": _extended_user(event, webhook),
+        "isTriggered": False,  # set only after the webhooks were queued
+        "extendedUser": casdoor_extended_user(user, webhook),
     }
 
 
+# Optional CloudEvents attributes must be non-empty strings when present (the SDK's strict parser
+# refuses null and ""): one with no value is left out.
+def _present(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in attributes.items() if value not in (None, "")}
+
+
 def cloudevents_payload(event: dict[str, Any], webhook: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+    return _present({
         "specversion": "1.0",
         "id": event["id"],
         "source": f"/hookdoor/{event['organization']}",
         "type": CLOUDEVENTS_TYPE_PREFIX + event["action"].replace("/", "."),
-        "subject": event.get("subject") or None,
+        "subject": event.get("subject"),
         "time": _timestamp(event).isoformat().replace("+00:00", "Z"),
         "datacontenttype": "application/json",
-        "data": hookdoor_payload(event, webhook),
-    }
+    }) | {"data": hookdoor_payload(event, webhook)}
 
 
 FORMATS = {"hookdoor": hookdoor_payload, "casdoor": casdoor_payload, "cloudevents": cloudevents_payload}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RANDOM_BITS = 80
@@ -24,10 +25,20 @@ def encode_ulid(value: int) -> str:
 
 def ulid_milliseconds(ulid: str) -> int:
     """The creation time (Unix milliseconds) a ULID carries."""
+    return decode_ulid(ulid[:10])
+
+
+def decode_ulid(ulid: str) -> int:
+    """The 128-bit integer a ULID writes (the inverse of encode_ulid)."""
     value = 0
-    for char in ulid[:10]:
+    for char in ulid:
         value = value * 32 + _CROCKFORD.index(char)
     return value
+
+
+def ulid_as_uuid(ulid: str) -> str:
+    """The same 128 bits written as a UUID (8-4-4-4-12 hex digits), for formats that expect one."""
+    return str(uuid.UUID(int=decode_ulid(ulid)))
 
 
 class _MonotonicUlid:

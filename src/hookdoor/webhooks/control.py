@@ -13,6 +13,7 @@ from hookdoor.delivery.dispatcher import delivery_row
 from hookdoor.delivery.queue import health_of, insert_deliveries
 from hookdoor.errors import BadRequest, Forbidden, NotFound
 from hookdoor.events.ids import new_ulid
+from hookdoor.events.recorder import caller_facts
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ObjectRepository
 from hookdoor.webhooks.repository import DeliveryQuery, DeliveryRepository
@@ -137,7 +138,7 @@ class WebhookControl:
         event = {
             "id": new_ulid(), "action": "webhook-test", "organization": WEBHOOKS.organization_of(webhook),
             "actor": principal.ref, "subject": None, "outcome": "ok", "status_code": 200, "message": "",
-            "user": None, "request": self.context.action.request, "created_at": now,
+            "user": None, "request": {**self.context.action.request, **caller_facts(principal)}, "created_at": now,
             "object": {"owner": owner, "name": name, "test": True, "message": "This is a test event from Hookdoor."},
         }
         body = payloads.body(event, webhook)
