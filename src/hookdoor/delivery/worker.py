@@ -252,6 +252,11 @@ class Worker:
             events_limit = min(free - len(claimed), self.settings.worker_batch_size)
             if events_limit > 0:
                 read = await queue.undispatched_events(db, events_limit)
+                if read:
+                    # Read again, after the events: at READ COMMITTED each statement sees what was
+                    # committed before it began, so a webhook committed between the first read and
+                    # the events would miss events made after it existed.
+                    self.webhooks = await self.webhook_documents.load(db)
                 room = min(free, self._room_to_dispatch()) - len(claimed)
                 new_events, planned, out_of_room = self._plan_within_room(read, room, now)
             if new_events:
