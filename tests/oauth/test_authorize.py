@@ -8,7 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
@@ -293,3 +293,68 @@ def test_userinfo_shows_what_the_scope_asked_for(client: Client) -> None:
     laravel = requests.get(f"{client.server.url}/api/user", timeout=30,
                            headers={"Authorization": f"Bearer {wide['access_token']}"}).json()
     assert laravel["name"] == client.user and set(laravel) >= {"id", "email", "created_at", "updated_at"}
+
+
+def test_revocation_ends_the_pair_and_only_for_its_client(client: Client, admin: Api) -> None:
+    tokens = _password_tokens(client, "openid")
+    url = f"{client.server.url}/api/login/oauth/revoke"
+    stranger = new_tenant(admin)
+    other = requests.post(url, data={"token": tokens["refresh_token"]}, timeout=30,
+                          auth=(stranger.client_id, stranger.client_secret))
+    assert other.status_code == 200 and other.json() == {}
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert requests.get(f"{client.server.url}/api/get-account", headers=bearer, timeout=30).status_code == 200
+
+    own = requests.post(url, data={"token": tokens["refresh_token"]}, timeout=30,
+                        auth=(client.tenant.client_id, client.tenant.client_secret))
+    assert own.status_code == 200
+    assert requests.get(f"{client.server.url}/api/get-account", headers=bearer, timeout=30).status_code == 401
+
+
+def test_rp_initiated_logout_returns_to_a_listed_uri(client: Client) -> None:
+    browser = Browser(client)
+    session = client.session()
+    url, _, verifier = _authorization(client, session)
+    token = session.fetch_token(client.config["token_endpoint"], authorization_response=browser.authorize(url),
+                                code_verifier=verifier)
+    assert browser.get(f"{client.server.url}/api/get-account").json()["status"] == "ok"
+
+    refused = browser.get(f"{client.server.url}/api/logout?" + urlencode(
+        {"id_token_hint": token["id_token"], "post_logout_redirect_uri": "https://evil.example/"}))
+    assert refused.status_code == 400 and "location" not in refused.headers
+    assert browser.get(f"{client.server.url}/api/get-account").json()["status"] == "ok"
+
+    done = browser.get(f"{client.server.url}{urlsplit(client.config['end_session_endpoint']).path}?" + urlencode(
+        {"id_token_hint": token["id_token"], "post_logout_redirect_uri": CALLBACK, "state": "bye"}))
+    assert done.status_code == 302 and done.headers["location"] == f"{CALLBACK}?state=bye"
+    assert browser.get(f"{client.server.url}/api/get-account").json()["status"] == "error"
+
+    forged = token["id_token"][:-4] + ("AAAA" if not token["id_token"].endswith("AAAA") else "BBBB")
+    assert requests.get(f"{client.server.url}/api/logout", params={"id_token_hint": forged},
+                        timeout=30).status_code == 400
+
+
+def test_get_app_login_checks_the_request_and_hides_the_secret(client: Client) -> None:
+    query = {"clientId": client.tenant.client_id, "responseType": "code", "redirectUri": CALLBACK,
+             "scope": "openid", "state": "x"}
+    answer = requests.get(f"{client.server.url}/api/get-app-login", params=query, timeout=30).json()
+    assert answer["status"] == "ok" and answer["data"]["name"] == client.tenant.application
+    assert answer["data"]["clientSecret"] == "***"
+    wrong = requests.get(f"{client.server.url}/api/get-app-login", timeout=30,
+                         params={**query, "redirectUri": "https://evil.example/"}).json()
+    assert wrong["status"] == "error" and "redirect_uri" in wrong["msg"]
+
+
+def test_the_other_well_known_documents(client: Client) -> None:
+    base = f"{client.server.url}/.well-known"
+    metadata = requests.get(f"{base}/oauth-authorization-server", timeout=30).json()
+    assert metadata["issuer"] == client.server.url and "userinfo_endpoint" not in metadata
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    resource = requests.get(f"{base}/{client.tenant.application}/oauth-protected-resource", timeout=30).json()
+    assert resource["authorization_servers"] == [client.server.url]
+    finger = requests.get(f"{base}/webfinger", timeout=30, params={
+        "resource": "acct:nobody@example.com", "rel": "http://openid.net/specs/connect/1.0/issuer"})
+    assert finger.json()["links"] == [{"rel": "http://openid.net/specs/connect/1.0/issuer",
+                                       "href": client.server.url}]
+    assert requests.get(f"{base}/webfinger", params={"resource": "nonsense"}, timeout=30).status_code == 400
+    assert requests.get(f"{base}/no-such-app/jwks", timeout=30).status_code == 404

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import RedirectResponse
 
 from hookdoor.api.context import ApiContext, api_context
 from hookdoor.api.envelope import affected, form_or_json, json_object, ok
 from hookdoor.errors import BadRequest
 from hookdoor.identity.accounts import Accounts
 from hookdoor.identity.credentials import SESSION_COOKIE
+from hookdoor.oauth.service import logout_redirect
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 Context = Depends(api_context, scope="function")
@@ -51,27 +53,43 @@ async def login(response: Response, context: ApiContext = Context) -> dict[str, 
     return ok(f"{user['owner']}/{user['name']}")
 
 
-async def _logout(response: Response, context: ApiContext) -> dict[str, Any]:
+async def _logout(response: Response, context: ApiContext) -> dict[str, Any] | Response:
+    """Signs the caller out; with an ``id_token_hint`` (RP-initiated logout), then sends the browser
+    to the relying party's ``post_logout_redirect_uri`` if the application lists it."""
+    parameters = {**dict(context.request.query_params), **(await form_or_json(context.request)
+                                                           if await context.request.body() else {})}
+    target = await logout_redirect(context.db, parameters)
     name = await Accounts(context).logout()
+    if target is not None:
+        response = RedirectResponse(target, status_code=302)
     response.delete_cookie(SESSION_COOKIE, path="/")
-    return ok(name)
+    return response if target is not None else ok(name)
 
 
 @router.get("/logout")
-async def logout_get(response: Response, context: ApiContext = Context) -> dict[str, Any]:
+async def logout_get(response: Response, context: ApiContext = Context) -> Any:
     return await _logout(response, context)
 
 
 @router.post("/logout")
-async def logout_post(response: Response, context: ApiContext = Context) -> dict[str, Any]:
+async def logout_post(response: Response, context: ApiContext = Context) -> Any:
     return await _logout(response, context)
+
+
+async def _sso_logout(response: Response, context: ApiContext) -> dict[str, Any]:
+    await Accounts(context).sso_logout()
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return ok()
+
+
+@router.get("/sso-logout")
+async def sso_logout_get(response: Response, context: ApiContext = Context) -> dict[str, Any]:
+    return await _sso_logout(response, context)
 
 
 @router.post("/sso-logout")
 async def sso_logout(response: Response, context: ApiContext = Context) -> dict[str, Any]:
-    await Accounts(context).sso_logout()
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return ok()
+    return await _sso_logout(response, context)
 
 
 @router.get("/get-account")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from hookdoor.api.context import ApiContext, api_context
-from hookdoor.errors import NotFound
+from hookdoor.errors import BadRequest, NotFound
 from hookdoor.oauth import keys
 from hookdoor.oauth.repository import CertRepository
 from hookdoor.oauth.service import issuer_of, jwks
@@ -34,6 +34,8 @@ def discovery(issuer: str, jwks_uri: str) -> dict[str, Any]:
         "authorization_endpoint": f"{issuer}/login/oauth/authorize",
         "token_endpoint": f"{issuer}/api/login/oauth/access_token",
         "userinfo_endpoint": f"{issuer}/api/userinfo",
+        "introspection_endpoint": f"{issuer}/api/login/oauth/introspect",
+        "revocation_endpoint": f"{issuer}/api/login/oauth/revoke",
         "jwks_uri": jwks_uri,
         "end_session_endpoint": f"{issuer}/api/logout",
         "response_types_supported": ["code"],
@@ -79,3 +81,71 @@ async def application_jwks(application: str, context: ApiContext = Context) -> J
     certs = CertRepository(context.db)
     cert = await certs.for_application(await _application(context, application))
     return JSONResponse(await jwks([cert] if cert and cert.get("certificate") else []))
+
+
+# ---- RFC 8414, RFC 9728 and WebFinger (OIDC Discovery 2) ----------------------------------------
+
+ISSUER_REL = "http://openid.net/specs/connect/1.0/issuer"
+
+
+def authorization_server_metadata(issuer: str, jwks_uri: str) -> dict[str, Any]:
+    """RFC 8414: the same facts as OpenID discovery, without the OpenID-only ones."""
+    openid_only = ("userinfo_endpoint", "end_session_endpoint", "subject_types_supported",
+                   "id_token_signing_alg_values_supported", "claims_supported", "request_parameter_supported")
+    return {k: v for k, v in discovery(issuer, jwks_uri).items() if k not in openid_only}
+
+
+def protected_resource_metadata(resource: str, issuer: str) -> dict[str, Any]:
+    """RFC 9728: this server's API as a resource, protected by its own authorization server."""
+    return {"resource": resource, "authorization_servers": [issuer], "bearer_methods_supported": ["header"],
+            "scopes_supported": SCOPES, "resource_signing_alg_values_supported": list(keys.ALGORITHMS)}
+
+
+def webfinger(resource: str, rels: list[str], issuer: str) -> JSONResponse:
+    """Which issuer serves ``acct:<email>``. Answered alike whether or not such a user exists (Casdoor
+    looks the email up, which tells anyone who has an account)."""
+    scheme, sep, value = resource.partition(":")
+    if not sep or scheme not in ("acct", "https", "http") or not value:
+        raise BadRequest("invalid parameter resource: expected acct:<email> or a URL")
+    links = [{"rel": ISSUER_REL, "href": issuer}] if not rels or ISSUER_REL in rels else []
+    return JSONResponse({"subject": resource, "links": links}, media_type="application/jrd+json")
+
+
+@router.get("/oauth-authorization-server")
+async def oauth_authorization_server(context: ApiContext = Context) -> JSONResponse:
+    issuer = issuer_of(context)
+    return JSONResponse(authorization_server_metadata(issuer, f"{issuer}/.well-known/jwks"))
+
+
+@router.get("/oauth-protected-resource")
+async def oauth_protected_resource(context: ApiContext = Context) -> JSONResponse:
+    issuer = issuer_of(context)
+    return JSONResponse(protected_resource_metadata(issuer, issuer))
+
+
+@router.get("/webfinger")
+async def server_webfinger(context: ApiContext = Context, resource: str = Query("", max_length=400),
+                           rel: list[str] = Query(default_factory=list)) -> JSONResponse:
+    return webfinger(resource, rel, issuer_of(context))
+
+
+@router.get("/{application}/oauth-authorization-server")
+async def application_authorization_server(application: str, context: ApiContext = Context) -> JSONResponse:
+    await _application(context, application)
+    issuer = issuer_of(context)
+    return JSONResponse(authorization_server_metadata(issuer, f"{issuer}/.well-known/{application}/jwks"))
+
+
+@router.get("/{application}/oauth-protected-resource")
+async def application_protected_resource(application: str, context: ApiContext = Context) -> JSONResponse:
+    await _application(context, application)
+    issuer = issuer_of(context)
+    return JSONResponse(protected_resource_metadata(f"{issuer}/.well-known/{application}", issuer))
+
+
+@router.get("/{application}/webfinger")
+async def application_webfinger(application: str, context: ApiContext = Context,
+                                resource: str = Query("", max_length=400),
+                                rel: list[str] = Query(default_factory=list)) -> JSONResponse:
+    await _application(context, application)
+    return webfinger(resource, rel, issuer_of(context))

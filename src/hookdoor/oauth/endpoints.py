@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hookdoor.api.context import ApiContext, api_context, unit_of_work
-from hookdoor.api.envelope import form_or_json
+from hookdoor.api.envelope import form_or_json, ok
 from hookdoor.console.web import ConsoleRoute, viewing
-from hookdoor.errors import HookdoorError, NotAuthenticated, OAuthError
+from hookdoor.errors import BadRequest, HookdoorError, NotAuthenticated, OAuthError
 from hookdoor.identity import credentials
 from hookdoor.identity.accounts import APPLICATIONS, USERS, Accounts
 from hookdoor.identity.principal import Principal
@@ -33,6 +33,7 @@ from hookdoor.oauth.service import (
     laravel_user,
     pkce_matches,
     redirect_to_client,
+    revoke_if_owned,
     token_signer,
     userinfo_claims,
 )
@@ -270,3 +271,28 @@ async def userinfo(context: ApiContext = Context) -> dict[str, Any]:
 @user_router.get("/user")
 async def user_endpoint(context: ApiContext = Context) -> dict[str, Any]:
     return laravel_user(_signed_in_user(context))
+
+
+@router.post("/revoke")
+async def revoke(context: ApiContext = Context) -> dict[str, Any]:
+    """RFC 7009: the client ends one of its own tokens (and the other of its pair). Unknown tokens and
+    other clients' tokens are answered alike, so that the answer tells nothing."""
+    form = await _parameters(context)
+    client = await _client(context, form, "revoke")
+    token = form.get("token", "")
+    if not token:
+        raise OAuthError("invalid_request", "token is required")
+    await revoke_if_owned(context.db, client.application, token)
+    return {}
+
+
+@user_router.get("/get-app-login")
+async def get_app_login(context: ApiContext = Context) -> dict[str, Any]:
+    """What the sign-in page needs to know of the application an authorization request names: the
+    request checked as /login/oauth/authorize checks it, and the application without its secrets."""
+    auth = await authorization_request(context.db, context.request.query_params)
+    try:
+        auth.check()
+    except AuthorizationRefused as exc:
+        raise BadRequest(f"{exc.error}: {exc.description}") from None
+    return ok(APPLICATIONS.mask(auth.application, may_manage=False))

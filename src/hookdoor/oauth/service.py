@@ -12,6 +12,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import re
 import time
 import uuid
@@ -22,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from joserfc import jwt
 from joserfc.errors import JoseError
+from joserfc.jws import extract_compact
 
 from hookdoor.errors import BadRequest
 from hookdoor.identity.registry import GLOBAL_OWNER, kind
@@ -376,3 +378,50 @@ def laravel_user(user: dict[str, Any]) -> dict[str, Any]:
     return {"id": user.get("id", ""), "name": user.get("name", ""), "email": user.get("email", ""),
             "email_verified_at": user.get("createdTime", ""), "created_at": user.get("createdTime", ""),
             "updated_at": user.get("updatedTime", "")}
+
+
+# ---- RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) --------------------------------
+
+async def _hinted_application(db: Any, id_token_hint: str) -> dict[str, Any]:
+    """The application an ID token we signed was issued to; expired hints are fine (that is the point
+    of logging out), forged or foreign ones are not."""
+    try:
+        claims = json.loads(extract_compact(id_token_hint.encode()).payload)  # read, to find its signer
+    except (JoseError, ValueError):
+        raise BadRequest("invalid parameter id_token_hint: not a JWT") from None
+    audience = claims.get("aud") if isinstance(claims, dict) else None
+    client_id = audience[0] if isinstance(audience, list) and audience else audience
+    stored = await ObjectRepository(db, kind("application")).find_by("clientId", str(client_id or ""))
+    cert = await CertRepository(db).for_application(stored.data) if stored else None
+    try:
+        jwt.decode(id_token_hint, keys.signing_key(cert))  # the signature only: expiry does not matter
+    except (JoseError, ValueError, TypeError, KeyError):
+        raise BadRequest("invalid parameter id_token_hint: not an ID token this server signed") from None
+    if stored is None:
+        raise BadRequest("invalid parameter id_token_hint: its audience is no application")
+    return stored.data
+
+
+async def logout_redirect(db: Any, params: Mapping[str, str]) -> str | None:
+    """Where to send the user after signing out, if the relying party asked and may be sent there."""
+    hint, target = params.get("id_token_hint", ""), params.get("post_logout_redirect_uri", "")
+    if not hint:
+        if target:
+            raise BadRequest("invalid parameter post_logout_redirect_uri: it needs an id_token_hint")
+        return None
+    application = await _hinted_application(db, hint)
+    if not target:
+        return None
+    if not redirect_uri_allowed(application, target):
+        raise BadRequest(f"invalid parameter post_logout_redirect_uri: {target!r} is not one of application "
+                         f"{application['name']!r}'s redirect URIs")
+    request = AuthorizationRequest(application, target, params)
+    return redirect_to_client(request)
+
+
+async def revoke_if_owned(db: Any, application: dict[str, Any], token: str) -> bool:
+    """Revoke the token (access or refresh: the pair goes together) if ``application`` holds it."""
+    stored = await _live_token(db, token, "")
+    if stored is None or stored.data.get("application") != application.get("name"):
+        return False
+    return await ObjectRepository(db, kind("token")).delete(stored.data["owner"], stored.data["name"])
