@@ -2,15 +2,16 @@
 
 Routes never commit. This dependency opens the session, resolves the caller, hands both to the
 route, then writes the call's event row and commits - the change and its event together, or
-neither. A failed call rolls back and is recorded as an ``error`` event in its own transaction.
+neither. A failed call rolls back and is recorded as an ``error`` event in its own transaction,
+together with the writes the call asked to keep whatever its outcome (a failed sign-in's count).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ from hookdoor.identity.credentials import resolve_principal
 from hookdoor.identity.principal import Principal
 
 log = logging.getLogger(__name__)
+LastingWrite = Callable[[AsyncSession], Awaitable[None]]
 
 
 @dataclass
@@ -32,6 +34,7 @@ class ApiContext:
     db: AsyncSession
     action: Action
     settings: Settings
+    lasting_writes: list[LastingWrite] = field(default_factory=list)
 
     @property
     def principal(self) -> Principal:
@@ -40,6 +43,11 @@ class ApiContext:
     @property
     def services(self):  # type: ignore[no-untyped-def]
         return self.request.app.state.services
+
+    def write_even_if_failed(self, write: LastingWrite) -> None:
+        """Make ``write(db)`` part of this call whatever its outcome: in the call's transaction if
+        it commits, else in the one that records its failure (the call's own is rolled back)."""
+        self.lasting_writes.append(write)
 
     def require_login(self) -> Principal:
         if not self.principal.authenticated:
@@ -69,10 +77,17 @@ async def notify_workers(db: AsyncSession) -> None:
         await db.execute(text("NOTIFY hookdoor_events"))
 
 
-async def _record_failure(request: Request, action: Action, exc: Exception) -> None:
+async def _write_all(db: AsyncSession, writes: list[LastingWrite]) -> None:
+    for write in writes:
+        await write(db)
+
+
+async def _record_failure(request: Request, context: ApiContext, exc: Exception) -> None:
     status, message = _failure_status(exc)
+    action = context.action
     try:
         async with request.app.state.sessionmaker() as db:
+            await _write_all(db, context.lasting_writes)
             await record(db, action, outcome="error", status_code=status, message=message)
             await notify_workers(db)
             await db.commit()
@@ -101,12 +116,13 @@ async def unit_of_work(request: Request, name: str) -> AsyncIterator[ApiContext]
             _refuse_unstorable_query(request)
             action.principal = await resolve_principal(db, request)
             yield context
+            await _write_all(db, context.lasting_writes)
             await record(db, action, outcome="ok", status_code=200)
             await notify_workers(db)
             await db.commit()
         except Exception as exc:
             await db.rollback()
-            await _record_failure(request, action, exc)
+            await _record_failure(request, context, exc)
             raise
     state.wakeup.notify()
 
