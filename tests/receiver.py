@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from tests.support import free_port
+from tests.support import PATIENCE, free_port
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,9 @@ class Receiver:
         with self._lock:
             return [a for a in self.arrivals if predicate(a)]
 
-    def wait_for(self, predicate: Callable[[Arrival], bool], count: int = 1, timeout: float = 10) -> list[Arrival]:
+    def wait_for(
+        self, predicate: Callable[[Arrival], bool], count: int = 1, timeout: float = PATIENCE
+    ) -> list[Arrival]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.matching(predicate)

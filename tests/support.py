@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -10,15 +11,39 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 POSTGRES_ADMIN_URL = os.environ.get("HOOKDOOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+# How long a test waits for what a server does in its own time (a delivery, a worker's outcome, a
+# page that shows it). Generous on purpose: a wait ends as soon as the thing happens, so this costs
+# only when the test fails anyway, and CI runs on two cores that other jobs keep busy.
+PATIENCE = 60.0
+
+T = TypeVar("T")
+
+
+def eventually(condition: Callable[[], T], what: str, timeout: float = PATIENCE, every: float = 0.05) -> T:
+    """The first truthy value of ``condition()``, asked every ``every`` seconds; fails naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
+        time.sleep(every)
+    return value
+
+
+async def eventually_in_loop(condition: Callable[[], T], what: str, timeout: float = PATIENCE) -> T:
+    """``eventually`` for a test that shares its event loop with the code it waits for."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
+        await asyncio.sleep(0.05)
+    return value
 
 
 def free_port() -> int:
@@ -75,7 +100,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> ServerProcess:
+    def start(self, timeout: float = 2 * PATIENCE) -> ServerProcess:  # migrations and bootstrap on a loaded machine
         env = {
             **os.environ,
             "HOOKDOOR_DATABASE_URL": self.database_url,

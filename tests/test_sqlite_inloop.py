@@ -92,7 +92,8 @@ async def test_a_writer_in_another_process_is_waited_for_asynchronously(tmp_path
         await write()
         await ticking
         thread.join(5)
-        assert 0.3 <= time.monotonic() - started < 2  # it did wait for the other writer, and no longer
+        # It did wait for the other writer, and not for the 30 s a refused BEGIN may be retried.
+        assert 0.3 <= time.monotonic() - started < 10
         assert ticker.longest_gap < 0.1  # in the loop, without blocking it
         async with engine.connect() as connection:
             rows = (await connection.execute(text("SELECT x FROM t ORDER BY rowid"))).scalars().all()

@@ -13,6 +13,7 @@ from hookdoor.config import Settings
 from hookdoor.db import checkpoint
 from hookdoor.db.checkpoint import CHECKPOINT_EVERY_SECONDS, checkpointing
 from hookdoor.db.engine import create_engine
+from tests.support import eventually_in_loop
 
 ROWS, ROW_BYTES = 1500, 4000  # ~6 MB: past SQLite's default automatic checkpoint (1,000 pages)
 
@@ -35,8 +36,7 @@ async def test_commits_leave_pages_in_the_log_until_the_checkpointer_copies_them
         assert database.stat().st_size < ROW_BYTES * 10  # no commit checkpointed: all of it is in the log
 
         async with checkpointing(url):
-            await asyncio.sleep(CHECKPOINT_EVERY_SECONDS * 5)
-        assert database.stat().st_size > ROWS * ROW_BYTES  # copied into the database file
+            await eventually_in_loop(lambda: database.stat().st_size > ROWS * ROW_BYTES, "the log's pages copied")
     finally:
         await engine.dispose()
 
@@ -49,12 +49,12 @@ async def test_a_log_past_its_limit_is_emptied(tmp_path: Path, monkeypatch: pyte
     try:
         await _fill(engine)
         async with checkpointing(url):
-            await asyncio.sleep(CHECKPOINT_EVERY_SECONDS * 5)
+            await eventually_in_loop(lambda: database.stat().st_size > ROWS * ROW_BYTES, "the log's pages copied")
+            await asyncio.sleep(CHECKPOINT_EVERY_SECONDS * 5)  # a few more checkpoints, which must not empty it
         assert log_file.stat().st_size > ROWS * ROW_BYTES  # passive checkpoints copy, but the file stays
 
         monkeypatch.setattr(checkpoint, "RESTART_LOG_BYTES", ROWS * ROW_BYTES // 2)
         async with checkpointing(url):
-            await asyncio.sleep(CHECKPOINT_EVERY_SECONDS * 5)
-        assert log_file.stat().st_size == 0
+            await eventually_in_loop(lambda: log_file.stat().st_size == 0, "the log to be emptied")
     finally:
         await engine.dispose()

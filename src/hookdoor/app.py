@@ -17,6 +17,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookdoor import system_endpoints
+from hookdoor.api import openapi
 from hookdoor.api.body_limit import BodyLimit, BodyTooLarge
 from hookdoor.api.envelope import error_body
 from hookdoor.config import Settings
@@ -158,4 +159,5 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(webhook_endpoints.router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
+    openapi.install(app)
     return app

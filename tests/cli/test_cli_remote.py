@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import stat
-import time
 from pathlib import Path
 from typing import Any
 
 from hookdoor.receiver import verify
 from tests.cli.conftest import Run, run_program
 from tests.receiver import Receiver
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
+from tests.support import ADMIN_PASSWORD, Api, ServerProcess, eventually, unique
 
 
 def as_json(outcome: Any) -> Any:
@@ -168,10 +167,8 @@ def test_deliveries_list_show_resend(logged_in: Run, receiver: Receiver, server:
     assert [r["eventType"] for r in rows] == ["signup"]
     delivery = rows[0]["name"]
     assert delivery == first.header("webhook-id")
-    deadline = time.monotonic() + 10
-    while as_json(run("deliveries", "show", delivery, "--json"))["status"] != "succeeded":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    eventually(lambda: as_json(run("deliveries", "show", delivery, "--json"))["status"] == "succeeded",
+               "the delivery to succeed", every=0.1)
     assert delivery in run("deliveries", "list", "--webhook", name, "--state", "succeeded", "--since", "1h").stdout
     assert as_json(run("deliveries", "list", "--webhook", name, "--state", "failed", "--json")) == []
     shown = run("deliveries", "show", delivery)
@@ -195,11 +192,9 @@ def test_recover_failed_deliveries_with_progress(logged_in: Run, receiver: Recei
                 "--retry-interval", "1")
     assert added.exit_code == 0, added
     Api(server.url).login("admin", ADMIN_PASSWORD)
-    receiver.wait_for(on_path(path), count=2, timeout=15)
-    deadline = time.monotonic() + 10
-    while not as_json(run("deliveries", "list", "-w", name, "--state", "failed", "--json")):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    receiver.wait_for(on_path(path), count=2)
+    eventually(lambda: as_json(run("deliveries", "list", "-w", name, "--state", "failed", "--json")),
+               "the delivery to fail", every=0.1)
     recovered = run("deliveries", "recover", name, "--since", "10m", "--json")
     assert as_json(recovered) == {"webhook": f"built-in/{name}", "requeued": 1, "succeeded": 1, "failed": 0,
                                   "waiting": 0}

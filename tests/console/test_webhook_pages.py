@@ -11,10 +11,10 @@ from playwright.sync_api import Page, expect
 
 from tests.console.browser import shoot
 from tests.receiver import Receiver
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
+from tests.support import ADMIN_PASSWORD, PATIENCE, Api, ServerProcess, eventually, unique
 
 
-def reload_until(page: Page, selector: str, text: str, timeout: float = 10) -> None:
+def reload_until(page: Page, selector: str, text: str, timeout: float = PATIENCE) -> None:
     """Pages are not live (only the inspector's is): reload until the worker's outcome shows."""
     deadline = time.monotonic() + timeout
     while text not in (page.locator(selector).text_content() or "") and time.monotonic() < deadline:
@@ -148,14 +148,12 @@ def _webhook(api: Api, url: str, **fields: Any) -> str:
     return name
 
 
-def _attempted(api: Api, name: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _attempted(api: Api, name: str) -> None:
+    def attempted() -> bool:
         events = api.get("get-webhook-events", webhook=f"built-in/{name}")["data"]
-        if events and events[0]["attemptCount"] > 0:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"webhook {name} was never attempted")
+        return bool(events and events[0]["attemptCount"] > 0)
+
+    eventually(attempted, f"a delivery attempt to webhook {name}")
 
 
 def test_dashboard_shows_failing_webhooks_first(page: Page, server: ServerProcess, receiver: Receiver,

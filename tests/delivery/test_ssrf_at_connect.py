@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.receiver import Receiver
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
+from tests.support import ADMIN_PASSWORD, Api, ServerProcess, eventually, unique
 
 
 def _internal_host_name() -> str:
@@ -37,11 +37,11 @@ def test_resolved_internal_address_fails_the_attempt_with_its_reason(tmp_path: P
         assert admin.post("add-webhook", body)["status"] == "ok"  # a name is not resolved at save time
         delivery_id = admin.post("test-webhook", params={"id": f"built-in/{name}"})["data"]
 
-        deadline = time.monotonic() + 10
-        detail = admin.get("get-webhook-event-detail", id=delivery_id)["data"]
-        while not detail["attempts"] and time.monotonic() < deadline:
-            time.sleep(0.1)
+        def attempted() -> dict[str, Any] | None:
             detail = admin.get("get-webhook-event-detail", id=delivery_id)["data"]
+            return detail if detail["attempts"] else None
+
+        detail = eventually(attempted, "the refused attempt", every=0.1)
         assert "target refused" in detail["attempts"][0]["error"]
         assert "HOOKDOOR_WEBHOOK_ALLOW_TARGETS" in detail["attempts"][0]["error"]
         assert receiver.matching(lambda a: a.path == path) == []

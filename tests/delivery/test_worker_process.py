@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from hookdoor.config import Settings
 from hookdoor.delivery.process import runs_in_child_process
 from tests.receiver import Receiver
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
+from tests.support import ADMIN_PASSWORD, Api, ServerProcess, eventually, unique
 
 ALLOW = {"HOOKDOOR_WEBHOOK_ALLOW_TARGETS": "127.0.0.1"}
 
@@ -43,18 +42,9 @@ def alive(pid: int) -> bool:
     return fields is not None and fields[0] != "Z"
 
 
-def wait_until(predicate, timeout: float = 15):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    return predicate()
-
-
 def the_worker(server: ServerProcess) -> int:
     assert server.process is not None
-    workers = wait_until(lambda: children_of(server.process.pid))
+    workers = eventually(lambda: children_of(server.process.pid), "serve's worker child")
     assert len(workers) == 1, workers
     return workers[0]
 
@@ -76,7 +66,7 @@ def subscribe(server: ServerProcess, receiver: Receiver, path: str) -> tuple[Api
 def deliver_one(admin: Api, receiver: Receiver, path: str) -> None:
     before = len(receiver.matching(lambda a: a.path == path))
     admin.get("get-organizations", owner="admin")
-    receiver.wait_for(lambda a: a.path == path, count=before + 1, timeout=20)
+    receiver.wait_for(lambda a: a.path == path, count=before + 1)
 
 
 @pytest.fixture
@@ -90,7 +80,8 @@ def test_the_worker_is_a_child_at_a_lower_priority_and_its_metrics_reach_serve(
     server: ServerProcess, receiver: Receiver
 ) -> None:
     worker = the_worker(server)
-    assert wait_until(lambda: niceness(worker) == niceness(os.getpid()) + 10)  # set by the child as it starts
+    # Set by the child as it starts.
+    eventually(lambda: niceness(worker) == niceness(os.getpid()) + 10, "the worker to lower its priority")
     path = f"/ok/{unique('child')}"
     admin, _ = subscribe(server, receiver, path)
     deliver_one(admin, receiver, path)
@@ -101,7 +92,7 @@ def test_the_worker_is_a_child_at_a_lower_priority_and_its_metrics_reach_serve(
         lines = [line for line in text.splitlines() if line.startswith(sample)]
         return float(lines[0].split()[-1]) if lines else 0.0
 
-    assert wait_until(lambda: succeeded_metric() >= 1)  # counted by the child, served by `serve`
+    eventually(lambda: succeeded_metric() >= 1, "the child's count of the delivery on serve's /api/metrics")
     assert "hookdoor_delivery_attempt_seconds_bucket" in admin.http.get(f"{admin.base_url}/api/metrics").text
 
 
@@ -109,8 +100,8 @@ def test_a_worker_that_exits_is_started_again(server: ServerProcess, receiver: R
     first = the_worker(server)
     os.kill(first, signal.SIGKILL)
     assert server.process is not None
-    second = wait_until(lambda: [pid for pid in children_of(server.process.pid) if pid != first])
-    assert second and alive(second[0])
+    second = eventually(lambda: [pid for pid in children_of(server.process.pid) if pid != first], "a new worker")
+    assert alive(second[0])
     path = f"/ok/{unique('restarted')}"
     admin, _ = subscribe(server, receiver, path)
     deliver_one(admin, receiver, path)
@@ -136,7 +127,7 @@ def test_stopping_serve_lets_the_worker_finish_its_sends(tmp_path: Path, receive
 def test_the_worker_dies_with_serve_even_when_serve_is_killed(server: ServerProcess) -> None:
     worker = the_worker(server)
     server.kill()
-    assert wait_until(lambda: not alive(worker), timeout=10)
+    eventually(lambda: not alive(worker), "the worker to die with serve")
 
 
 def test_serve_can_keep_the_worker_in_its_own_process(tmp_path: Path, receiver: Receiver) -> None:

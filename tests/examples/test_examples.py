@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from hookdoor.receiver import signed_headers
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, free_port, unique
+from tests.support import ADMIN_PASSWORD, PATIENCE, Api, ServerProcess, free_port, unique
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "examples" / "README.md"
@@ -117,7 +117,7 @@ def test_example_verifies_and_logs_a_login(example: str, server: ServerProcess, 
     wait_until_listening(port, started, timeout=120 if example == "express" else 30)
 
     Api(server.url).login("admin", ADMIN_PASSWORD)
-    line = started.wait_for("verified login webhook msg_", timeout=15)
+    line = started.wait_for("verified login webhook msg_", timeout=PATIENCE)
     webhook_id = re.search(r"msg_\w+", line).group(0)  # type: ignore[union-attr]
     assert admin.get("get-webhook-event-detail", id=webhook_id)["data"]["eventType"] == "login"
 

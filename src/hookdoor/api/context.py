@@ -2,7 +2,8 @@
 
 Routes never commit. This dependency opens the session, resolves the caller, hands both to the
 route, then writes the call's event row and commits - the change and its event together, or
-neither. A failed call rolls back and is recorded as an ``error`` event in its own transaction.
+neither. A failed call rolls back and is recorded as an ``error`` event in its own transaction,
+together with the writes the call asked to keep whatever its outcome (a failed sign-in's count).
 """
 
 from __future__ import annotations
@@ -24,10 +25,7 @@ from hookdoor.identity.credentials import resolve_principal
 from hookdoor.identity.principal import Principal
 
 log = logging.getLogger(__name__)
-
-
-# A write that must stand even when the call fails (a refused code reuse still revokes its tokens).
-KeptWrite = Callable[[AsyncSession], Awaitable[None]]
+LastingWrite = Callable[[AsyncSession], Awaitable[None]]
 
 
 @dataclass
@@ -36,12 +34,7 @@ class ApiContext:
     db: AsyncSession
     action: Action
     settings: Settings
-    kept_on_failure: list[KeptWrite] = field(default_factory=list)
-
-    def keep_on_failure(self, write: KeptWrite) -> None:
-        """Run ``write`` in the transaction that records the failure, should this call fail: the
-        call's own transaction is rolled back, and with it anything written there."""
-        self.kept_on_failure.append(write)
+    lasting_writes: list[LastingWrite] = field(default_factory=list)
 
     @property
     def principal(self) -> Principal:
@@ -50,6 +43,11 @@ class ApiContext:
     @property
     def services(self):  # type: ignore[no-untyped-def]
         return self.request.app.state.services
+
+    def write_even_if_failed(self, write: LastingWrite) -> None:
+        """Make ``write(db)`` part of this call whatever its outcome: in the call's transaction if
+        it commits, else in the one that records its failure (the call's own is rolled back)."""
+        self.lasting_writes.append(write)
 
     def require_login(self) -> Principal:
         if not self.principal.authenticated:
@@ -79,12 +77,17 @@ async def notify_workers(db: AsyncSession) -> None:
         await db.execute(text("NOTIFY hookdoor_events"))
 
 
-async def _record_failure(request: Request, action: Action, exc: Exception, kept: list[KeptWrite]) -> None:
+async def _write_all(db: AsyncSession, writes: list[LastingWrite]) -> None:
+    for write in writes:
+        await write(db)
+
+
+async def _record_failure(request: Request, context: ApiContext, exc: Exception) -> None:
     status, message = _failure_status(exc)
+    action = context.action
     try:
         async with request.app.state.sessionmaker() as db:
-            for write in kept:
-                await write(db)
+            await _write_all(db, context.lasting_writes)
             await record(db, action, outcome="error", status_code=status, message=message)
             await notify_workers(db)
             await db.commit()
@@ -114,13 +117,14 @@ async def unit_of_work(request: Request, name: str) -> AsyncIterator[ApiContext]
             action.principal = await resolve_principal(db, request)
             yield context
             action.body = parsed_body(request)
+            await _write_all(db, context.lasting_writes)
             await record(db, action, outcome="ok", status_code=200)
             await notify_workers(db)
             await db.commit()
         except Exception as exc:
             await db.rollback()
             action.body = parsed_body(request)  # a refused call's body is recorded too (a failed login's)
-            await _record_failure(request, action, exc, context.kept_on_failure)
+            await _record_failure(request, context, exc)
             raise
     state.wakeup.notify()
 

@@ -90,6 +90,19 @@ server_state = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+# Failed sign-ins, one row each, for login throttling (identity/throttle.py): shared by every server
+# process and kept across restarts. A row older than HOOKDOOR_LOGIN_LOCKOUT_SECONDS no longer matters.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # insertion order within a key
+    Column("key", String(256), nullable=False),  # "account:<organization>/<name>" or "ip:<address>"
+    Column("failed_at", Float, nullable=False),  # Unix time: compared across processes
+    Column("locks", Boolean, nullable=False),  # it reached the limit: the key is locked for the lock-out from then
+)
+Index("ix_login_failures_key", login_failures.c.key, login_failures.c.failed_at)
+Index("ix_login_failures_failed_at", login_failures.c.failed_at)
+
 # ---- delivery ------------------------------------------------------------------------------------
 # Ids in the queue, data in tables: a delivery names its event and webhook; the payload it sends is
 # rendered once, at dispatch, so every retry sends the same bytes under the same webhook-id.

@@ -127,18 +127,19 @@ class Accounts:
         account = f"{organization}/{username}"
         client_ip = self.context.action.request["clientIp"]
         self.context.action.concerns(subject={"owner": organization, "name": username})
-        throttle.check(account, client_ip)
+        standing = await throttle.check(self.context.db, account, client_ip)
         stored = await self.users.get_stored(organization, username)
         if stored is not None:
             self._note_subject(stored.data)
         password_hash = stored.private.get("password_hash") if stored else None
         if not await self.context.services.passwords.verify(password_hash, password):
-            throttle.failed(account, client_ip)
+            # Counted even though the call fails, and so is rolled back.
+            self.context.write_even_if_failed(lambda db: throttle.failed(db, account, client_ip))
             raise NotAuthenticated(LOGIN_FAILED)
         assert stored is not None  # verify() is False for a missing user
         if stored.data.get("isForbidden") or stored.data.get("isDeleted"):
             raise Forbidden(f"user {account} is forbidden to sign in")
-        throttle.succeeded(account)
+        await throttle.succeeded(self.context.db, account, standing)
         return stored
 
     async def login(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:

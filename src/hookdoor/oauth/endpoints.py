@@ -135,7 +135,7 @@ async def _exchange_code(context: ApiContext, client: Client, form: dict[str, st
         token = await credentials.redeem_code(context.db, code, client.application["name"])
     except credentials.CodeReused as reused:
         issued = reused.issued  # the except block's name is gone by the time the failure is recorded
-        context.keep_on_failure(lambda db: credentials.revoke_token(db, issued))
+        context.write_even_if_failed(lambda db: credentials.revoke_token(db, issued))
         raise OAuthError("invalid_grant", "the code was already used; the tokens issued for it are revoked") from None
     if token is None:
         raise OAuthError("invalid_grant", "the code is invalid, expired, or not this client's")
@@ -180,7 +180,7 @@ async def _rotate(context: ApiContext, application: dict[str, Any], refresh: str
         token = await credentials.rotate_refresh(context.db, refresh, application["name"])
     except credentials.RefreshReused as reused:
         descendant = reused.descendant
-        context.keep_on_failure(lambda db: credentials.revoke_family(db, descendant))
+        context.write_even_if_failed(lambda db: credentials.revoke_family(db, descendant))
         raise OAuthError("invalid_grant", "the refresh_token was already used; the tokens since are revoked") from None
     if token is None:
         raise OAuthError("invalid_grant", "the refresh_token is invalid or not this client's")
