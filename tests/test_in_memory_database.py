@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SERVER_ENV
-from tests.delivery.test_worker_process import children_of, deliver_one, subscribe, wait_until
+from tests.delivery.test_worker_process import children_of, deliver_one, subscribe
 from tests.receiver import Receiver
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
+from tests.support import ADMIN_PASSWORD, Api, ServerProcess, eventually, unique
 
 
 @pytest.mark.parametrize("database_url", ["sqlite:///:memory:", "sqlite://"])
@@ -29,7 +29,7 @@ def test_serve_runs_on_a_database_in_memory(tmp_path: Path, receiver: Receiver, 
         def states() -> list[str]:
             return [row["state"] for row in admin.get("get-webhook-events", webhook=f"built-in/{hook}")["data"]]
 
-        assert wait_until(lambda: states() == ["Success"]), states()  # the outcome stored in memory too
+        eventually(lambda: states() == ["Success"], "the outcome stored in memory too")
         assert list(tmp_path.glob("*.db*")) == []  # nothing written to disk
     finally:
         server.stop()
