@@ -144,8 +144,10 @@ async def _exchange_code(context: ApiContext, client: Client, form: dict[str, st
 
 
 def _check_binding(client: Client, token: dict[str, Any], form: dict[str, str]) -> None:
-    """The exchange repeats what the code was issued for: its redirect URI and its PKCE verifier."""
-    if token.get("redirectUri") and form.get("redirect_uri", "") != token["redirectUri"]:
+    """The exchange repeats what the code was issued for: its redirect URI, when the client sends one
+    (Casdoor's SDKs send none, and Casdoor checks none), and its PKCE verifier."""
+    given = form.get("redirect_uri", "")
+    if token.get("redirectUri") and given and given != token["redirectUri"]:
         raise OAuthError("invalid_grant", "redirect_uri differs from the one the code was issued for")
     challenge = token.get("codeChallenge") or ""
     if challenge and not pkce_matches(form.get("code_verifier", ""), challenge):
