@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -45,23 +46,32 @@ async def checkpointing(database_url: str) -> AsyncIterator[None]:
         return
     connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=RESTART_WAIT_SECONDS)
     log_file = path.with_name(path.name + "-wal")
+    in_use = threading.Lock()
     try:
-        async with in_background(_checkpoint_loop(connection, log_file), "hookdoor-wal-checkpoint"):
+        async with in_background(_checkpoint_loop(connection, log_file, in_use), "hookdoor-wal-checkpoint"):
             yield
     finally:
-        connection.close()
+        # Cancelling the loop does not stop a checkpoint already running in its thread; closing the
+        # connection under it crashed the process (a segmentation fault in SQLite). Wait for it.
+        with in_use:
+            connection.close()
 
 
-async def _checkpoint_loop(connection: sqlite3.Connection, log_file: Path) -> None:
+async def _checkpoint_loop(connection: sqlite3.Connection, log_file: Path, in_use: threading.Lock) -> None:
     while True:
         await asyncio.sleep(CHECKPOINT_EVERY_SECONDS)
         try:
-            await asyncio.to_thread(_checkpoint, connection, log_file)
+            await asyncio.to_thread(_checkpoint, connection, log_file, in_use)
         except sqlite3.Error as error:  # e.g. the file went away; the next turn tries again
             log.warning("WAL checkpoint failed: %s", error)
 
 
-def _checkpoint(connection: sqlite3.Connection, log_file: Path) -> None:
+def _checkpoint(connection: sqlite3.Connection, log_file: Path, in_use: threading.Lock) -> None:
+    with in_use:
+        _checkpoint_now(connection, log_file)
+
+
+def _checkpoint_now(connection: sqlite3.Connection, log_file: Path) -> None:
     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     with contextlib.suppress(FileNotFoundError):
         if log_file.stat().st_size > RESTART_LOG_BYTES:
