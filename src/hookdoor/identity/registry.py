@@ -107,7 +107,7 @@ def _members(*kinds: str) -> tuple[Reference, ...]:
 # A user editing their own account changes none of these: who they are, what they may do, and the
 # verified identifiers relying parties trust (email_verified), as in Casdoor.
 USER_AUTHORITY = Authority(
-    issued=("id", "accessKey", "accessSecret", "isGlobalAdmin", "roles", "permissions"),
+    issued=("id", "accessKey", "accessSecret", "isGlobalAdmin", "roles", "permissions", "applicationScopes"),
     references=(Reference("groups", "group", many=True), Reference("signupApplication", "application",
                                                                    form="global-name")),
     guarded=("owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "groups",
@@ -117,7 +117,7 @@ APPLICATION_AUTHORITY = Authority(
     references=(Reference("cert", "cert", form="name", shared_ok=True),
                 Reference("providers", "provider", form="name", many=True, key="name", shared_ok=True)),
     guarded=("clientId", "clientSecret", "grantTypes", "redirectUris", "tokenFormat", "enablePassword",
-             "enableSignUp"),
+             "enableSignUp", "customScopes"),
 )
 # Tokens and sessions are credentials the server hands out: whom they act for is never edited.
 TOKEN_AUTHORITY = Authority(

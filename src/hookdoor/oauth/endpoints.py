@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hookdoor.api.context import ApiContext, api_context, unit_of_work
-from hookdoor.api.envelope import form_or_json, ok
-from hookdoor.console.web import ConsoleRoute, viewing
-from hookdoor.errors import BadRequest, HookdoorError, NotAuthenticated, OAuthError
+from hookdoor.api.envelope import form_or_json, json_object, ok
+from hookdoor.console.web import ConsoleRoute, acting, read_form, render, viewing
+from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated, OAuthError
 from hookdoor.identity import credentials
 from hookdoor.identity.accounts import APPLICATIONS, USERS, Accounts
 from hookdoor.identity.principal import Principal
@@ -34,8 +34,10 @@ from hookdoor.oauth.service import (
     pkce_matches,
     redirect_to_client,
     revoke_if_owned,
+    scopes_to_consent,
     token_signer,
     userinfo_claims,
+    with_consent,
 )
 
 router = APIRouter(prefix="/api/login/oauth", tags=["oauth"])
@@ -67,17 +69,63 @@ async def authorize(request: Request) -> Response:
         try:
             auth.check()
         except AuthorizationRefused as exc:
-            return RedirectResponse(redirect_to_client(auth, error=exc.error, error_description=exc.description),
-                                    status_code=303)
+            return _back_to_client(auth, exc.error, exc.description)
         signed_in = _signed_in_here(context.principal, auth)
+        if signed_in and auth.prompt != "login":
+            asked = scopes_to_consent(context.principal.user or {}, auth.application, auth.scope, auth.prompt)
+            if asked and auth.prompt == "none":
+                return _back_to_client(auth, "consent_required", "the user has not granted these scopes")
+            if asked:
+                return _consent_page(request, auth, context.principal.user or {}, asked)
     if not signed_in or auth.prompt == "login":
         if auth.prompt == "none":
-            url = redirect_to_client(auth, error="login_required", error_description="the user is not signed in")
-            return RedirectResponse(url, status_code=303)
+            return _back_to_client(auth, "login_required", "the user is not signed in")
         return _sign_in_first(request, auth)
     async with unit_of_work(request, "login") as context:
         code = await issue_code_for(context, auth)
     return RedirectResponse(redirect_to_client(auth, code=code), status_code=303)
+
+
+def _back_to_client(auth: AuthorizationRequest, error: str, description: str) -> RedirectResponse:
+    return RedirectResponse(redirect_to_client(auth, error=error, error_description=description), status_code=303)
+
+
+def _consent_page(request: Request, auth: AuthorizationRequest, user: dict[str, Any],
+                  asked: list[dict[str, Any]]) -> Response:
+    params = [(k, v) for k, v in auth.params.items() if k not in ("prompt", "csrf_token", "decision")]
+    return render(request, "consent.html", application=auth.application, user=user, scopes=asked, params=params)
+
+
+@authorize_router.post("/login/oauth/authorize")
+async def consent(request: Request) -> Response:
+    """The consent page's answer: Allow records the grant (Casdoor's grant-consent) and sends a code;
+    Deny sends the client access_denied. The request is checked again, as it came in the form."""
+    form = await read_form(request)
+    params = {k: v for k, v in form.items() if isinstance(v, str)}
+    async with viewing(request, login=False) as context:
+        auth = await authorization_request(context.db, params)
+    try:
+        auth.check()
+    except AuthorizationRefused as exc:
+        return _back_to_client(auth, exc.error, exc.description)
+    if params.get("decision") != "allow":
+        return _back_to_client(auth, "access_denied", "the user denied consent")
+    async with acting(request, "grant-consent", form) as context:
+        if not _signed_in_here(context.principal, auth):
+            raise NotAuthenticated()
+        asked = scopes_to_consent(context.principal.user or {}, auth.application, auth.scope, "consent")
+        await record_consent(context, auth.application, [s["scope"] for s in asked], grant=True)
+        code = await issue_code_for(context, auth)
+    return RedirectResponse(redirect_to_client(auth, code=code), status_code=303)
+
+
+async def record_consent(context: ApiContext, application: dict[str, Any], scopes: list[str], *, grant: bool) -> None:
+    """The user's consent, stored on the user as Casdoor stores it (``applicationScopes``)."""
+    user = context.principal.user or {}
+    changed = with_consent(user, application, scopes, grant=grant)
+    await ObjectRepository(context.db, USERS).replace(user["owner"], user["name"], changed)
+    context.action.concerns(subject=USERS.mask(changed, may_manage=False),
+                            obj={"application": f"admin/{application['name']}", "grantedScopes": scopes})
 
 
 async def issue_code_for(context: ApiContext, auth: AuthorizationRequest) -> str:
@@ -298,3 +346,55 @@ async def get_app_login(context: ApiContext = Context) -> dict[str, Any]:
     except AuthorizationRefused as exc:
         raise BadRequest(f"{exc.error}: {exc.description}") from None
     return ok(APPLICATIONS.mask(auth.application, may_manage=False))
+
+
+# ---- consent through the API (Casdoor's consent page calls these) --------------------------------
+
+def _scopes(body: dict[str, Any]) -> list[str]:
+    scopes = body.get("grantedScopes")
+    if not isinstance(scopes, list) or not scopes or not all(isinstance(s, str) and s for s in scopes):
+        raise BadRequest("invalid field grantedScopes: a list of scope names is required")
+    return scopes
+
+
+def _require_user(context: ApiContext) -> dict[str, Any]:
+    principal = context.require_login()
+    if principal.kind != "user" or principal.user is None:
+        raise BadRequest("consent is given by a signed-in user, not an application")
+    return principal.user
+
+
+@user_router.post("/grant-consent")
+async def grant_consent(context: ApiContext = Context) -> dict[str, Any]:
+    """Grant ``grantedScopes`` to the application and get the code of the authorization request the
+    body repeats (clientId, responseType, redirectUri, scope, state, nonce, challenge), as Casdoor."""
+    body = await json_object(context.request)
+    user = _require_user(context)
+    params = {"client_id": str(body.get("clientId") or ""), "redirect_uri": str(body.get("redirectUri") or ""),
+              "response_type": str(body.get("responseType") or "code"), "scope": str(body.get("scope") or ""),
+              "state": str(body.get("state") or ""), "nonce": str(body.get("nonce") or ""),
+              "code_challenge": str(body.get("challenge") or "")}
+    auth = await authorization_request(context.db, params)
+    try:
+        auth.check()
+    except AuthorizationRefused as exc:
+        raise BadRequest(f"{exc.error}: {exc.description}") from None
+    if body.get("application") != f"admin/{auth.application['name']}":
+        raise BadRequest(f"invalid field application: the client id is application admin/{auth.application['name']}'s")
+    if user.get("owner") != auth.application.get("organization"):
+        raise Forbidden("you may not grant an application of another organization")
+    await record_consent(context, auth.application, _scopes(body), grant=True)
+    return ok(await issue_code_for(context, auth))
+
+
+@user_router.post("/revoke-consent")
+async def revoke_consent(context: ApiContext = Context) -> dict[str, Any]:
+    body = await json_object(context.request)
+    _require_user(context)
+    application_id = str(body.get("application") or "")
+    owner, _, name = application_id.partition("/")
+    application = await ObjectRepository(context.db, APPLICATIONS).get(owner, name) if owner and name else None
+    if application is None:
+        raise BadRequest(f"invalid field application: no application {application_id!r}")
+    await record_consent(context, application, _scopes(body), grant=False)
+    return ok(True)

@@ -425,3 +425,49 @@ async def revoke_if_owned(db: Any, application: dict[str, Any], token: str) -> b
     if stored is None or stored.data.get("application") != application.get("name"):
         return False
     return await ObjectRepository(db, kind("token")).delete(stored.data["owner"], stored.data["name"])
+
+
+# ---- consent (Casdoor's customScopes and user.applicationScopes) --------------------------------
+
+def requested_scopes(scope: str) -> list[str]:
+    return list(dict.fromkeys(s for s in scope.split() if s))
+
+
+def custom_scopes(application: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The scopes the application describes to its users, by name."""
+    described = application.get("customScopes") or []
+    return {s["scope"]: s for s in described if isinstance(s, dict) and isinstance(s.get("scope"), str) and s["scope"]}
+
+
+def granted_scopes(user: dict[str, Any], application: dict[str, Any]) -> set[str]:
+    application_id = f"{GLOBAL_OWNER}/{application['name']}"
+    for record in user.get("applicationScopes") or []:
+        if isinstance(record, dict) and record.get("application") == application_id:
+            return set(record.get("grantedScopes") or [])
+    return set()
+
+
+def scopes_to_consent(
+    user: dict[str, Any], application: dict[str, Any], scope: str, prompt: str
+) -> list[dict[str, Any]]:
+    """What the user must still agree to, as Casdoor decides: the requested scopes the application
+    describes (customScopes) and the user has not granted it yet; all of them with prompt=consent."""
+    described = custom_scopes(application)
+    asked = [s for s in requested_scopes(scope) if s in described]
+    if prompt != "consent":
+        asked = [s for s in asked if s not in granted_scopes(user, application)]
+    return [described[s] for s in asked]
+
+
+def with_consent(
+    user: dict[str, Any], application: dict[str, Any], scopes: list[str], *, grant: bool
+) -> dict[str, Any]:
+    """The user with ``scopes`` granted to (or revoked from) the application."""
+    application_id = f"{GLOBAL_OWNER}/{application['name']}"
+    records = [r for r in (user.get("applicationScopes") or []) if isinstance(r, dict)]
+    current = granted_scopes(user, application)
+    kept = [r for r in records if r.get("application") != application_id]
+    now = sorted(current | set(scopes)) if grant else sorted(current - set(scopes))
+    if now:
+        kept.append({"application": application_id, "grantedScopes": now})
+    return {**user, "applicationScopes": kept}
