@@ -123,7 +123,7 @@ APPLICATION_AUTHORITY = Authority(
 TOKEN_AUTHORITY = Authority(
     issued=("application", "organization", "user", "scope", "expiresIn", "tokenType", "code", "accessToken",
             "refreshToken", "codeChallenge", "codeIsUsed", "nonce", "redirectUri", "authTime", "issuedToken",
-            "rotatedTo"),
+            "rotatedTo", "deviceStatus", "cancelTokenHash", "lastPoll"),
 )
 SESSION_AUTHORITY = Authority(issued=("application", "sessionId"))
 

@@ -23,10 +23,13 @@ from hookdoor.identity import credentials
 from hookdoor.identity.accounts import APPLICATIONS, USERS, Accounts
 from hookdoor.identity.principal import Principal
 from hookdoor.identity.repository import ObjectRepository
+from hookdoor.oauth import device
 from hookdoor.oauth.service import (
+    DEVICE_GRANT,
     SESSION_SCOPE,
     AuthorizationRefused,
     AuthorizationRequest,
+    allows_device_login,
     authorization_request,
     introspection,
     issuer_of,
@@ -44,7 +47,7 @@ router = APIRouter(prefix="/api/login/oauth", tags=["oauth"])
 user_router = APIRouter(prefix="/api", tags=["oauth"])
 authorize_router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Context = Depends(api_context, scope="function")
-GRANTS = ("authorization_code", "password", "client_credentials", "refresh_token")
+GRANTS = ("authorization_code", "password", "client_credentials", "refresh_token", DEVICE_GRANT)
 
 
 # ---- the authorization endpoint ---------------------------------------------------------------
@@ -158,7 +161,10 @@ def _client_credentials(context: ApiContext, form: dict[str, str]) -> tuple[str,
 async def _client(context: ApiContext, form: dict[str, str], grant: str) -> Client:
     client_id, client_secret = _client_credentials(context, form)
     stored = await ObjectRepository(context.db, APPLICATIONS).find_by("clientId", client_id) if client_id else None
-    public = grant == "authorization_code" and not client_secret and bool(form.get("code_verifier"))
+    # Without its secret a client is public: allowed with a PKCE-bound code, and for the device grant
+    # (a device cannot keep a secret: RFC 8628 3.4).
+    pkce = grant == "authorization_code" and bool(form.get("code_verifier"))
+    public = not client_secret and (pkce or grant in (DEVICE_GRANT, "device-auth"))
     secret = stored.data.get("clientSecret") or "" if stored else ""
     if stored is None or not (public or credentials.secrets_equal(client_secret, secret)):
         raise OAuthError("invalid_client", "unknown client_id or wrong client_secret", 401)
@@ -173,6 +179,7 @@ class Grantee:
     nonce: str = ""
     code_token: dict[str, Any] | None = None
     retired: dict[str, Any] | None = None  # the token a refresh rotated out
+    device: dict[str, Any] | None = None  # the device authorization the user approved
 
 
 async def _exchange_code(context: ApiContext, client: Client, form: dict[str, str]) -> Grantee:
@@ -218,6 +225,10 @@ async def _grantee(context: ApiContext, grant: str, form: dict[str, str], client
         return Grantee(stored.data["owner"], stored.data["name"])
     if grant == "authorization_code":
         return await _exchange_code(context, client, form)
+    if grant == DEVICE_GRANT:
+        record = await device.poll(context, application, form.get("device_code", ""))
+        return Grantee(record["organization"], record["user"], code_token=None, retired=None,
+                       device=record)
     return await _rotate(context, application, form.get("refresh_token", ""))
 
 
@@ -268,7 +279,7 @@ async def _token_response(context: ApiContext, form: dict[str, str]) -> dict[str
         if subject is None or subject.get("isForbidden") or subject.get("isDeleted"):
             raise OAuthError("invalid_grant", "the user no longer exists or is forbidden")
         context.action.concerns(subject=USERS.mask(subject, may_manage=False))
-    earlier = grantee.code_token or grantee.retired or {}
+    earlier = grantee.code_token or grantee.retired or grantee.device or {}
     scope = earlier.get("scope") or form.get("scope", "")
     issued = await credentials.issue_token(
         context.db, token_signer(context), application=client.application, user=subject, scope=scope,
@@ -398,3 +409,60 @@ async def revoke_consent(context: ApiContext = Context) -> dict[str, Any]:
         raise BadRequest(f"invalid field application: no application {application_id!r}")
     await record_consent(context, application, _scopes(body), grant=False)
     return ok(True)
+
+
+# ---- device authorization (RFC 8628) ---------------------------------------------------------------
+
+@user_router.post("/device-auth")
+async def device_auth(context: ApiContext = Context) -> dict[str, Any]:
+    """A device asks for a code pair; the answer is RFC 8628's, not Casdoor's envelope (as Casdoor)."""
+    form = await _parameters(context)
+    client = await _client(context, form, "device-auth")
+    if not allows_device_login(client.application):
+        raise OAuthError("unauthorized_client", "device login is not enabled for this application "
+                         f"(add {DEVICE_GRANT} to its grantTypes)")
+    return await device.start(context.db, client.application, form.get("scope", ""), issuer_of(context))
+
+
+@user_router.post("/cancel-device-auth")
+async def cancel_device_auth(context: ApiContext = Context) -> dict[str, Any]:
+    query = context.request.query_params
+    await device.cancel(context.db, query.get("userCode", ""), query.get("cancelToken", ""))
+    return ok("Canceled")
+
+
+@authorize_router.get("/login/oauth/device")
+async def device_page(request: Request) -> Response:
+    return await _device_page(request, request.query_params.get("user_code", ""))
+
+
+@authorize_router.get("/login/oauth/device/{user_code}")
+async def device_page_with_code(request: Request, user_code: str) -> Response:
+    return await _device_page(request, user_code)
+
+
+async def _device_page(request: Request, user_code: str) -> Response:
+    """The user's side: type the code the device shows (or follow its link), then approve or deny."""
+    async with viewing(request) as context:
+        if not user_code:
+            return render(request, "device.html", record=None, application=None, user_code="")
+        record = await device.pending(context.db, user_code)
+        application = await ObjectRepository(context.db, APPLICATIONS).get("admin", record["application"])
+        return render(request, "device.html", record=record, application=application, user_code=user_code)
+
+
+@authorize_router.post("/login/oauth/device")
+async def device_decision(request: Request) -> Response:
+    form = await read_form(request)
+    user_code = form.get("user_code")
+    async with acting(request, "login", form) as context:
+        record = await device.pending(context.db, user_code if isinstance(user_code, str) else "")
+        principal = context.principal
+        if principal.kind != "user" or principal.organization != record.get("organization"):
+            raise Forbidden(f"sign in as a user of organization {record.get('organization')!r} to approve this device")
+        user = principal.user or {}
+        context.action.concerns(subject=USERS.mask(user, may_manage=False))
+        approve = form.get("decision") == "approve"
+        await device.decide(context.db, record, user, approve)
+    return render(request, "device.html", record=None, application=None, user_code="",
+                  done="approved" if approve else "denied")

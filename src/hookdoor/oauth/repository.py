@@ -1,11 +1,15 @@
-"""Finding the cert that signs an application's tokens, and the certs whose keys are published."""
+"""Finding the cert that signs an application's tokens, the certs whose keys are published, and
+pending device authorizations."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hookdoor.db.types import utcnow
 from hookdoor.identity.registry import GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
 
@@ -36,3 +40,42 @@ class CertRepository:
         """Every cert with key material that signs tokens, for the server-wide JWKS."""
         certs, _ = await self.certs.list(ListQuery())
         return [c for c in certs if c.get("certificate") and (c.get("scope") or "JWT") == "JWT"]
+
+
+class DeviceAuthorizations:
+    """Pending device authorizations (RFC 8628), kept as token objects of type "device" - in the
+    database, so that every server process sees them (Casdoor keeps them in one process's memory).
+    The device code is stored as its hash, in the code column; the user code only names the object
+    (``oauth.service.device_record_name``), through its hash."""
+
+    def __init__(self, db: AsyncSession) -> None:
+        self.tokens = ObjectRepository(db, kind("token"))
+
+    async def add(self, record: dict[str, Any], device_code: str, expires_at: datetime) -> None:
+        await self.tokens.insert(record, {"code_hash": _sha256(device_code), "expires_at": expires_at})
+
+    async def by_user_code(self, name: str) -> dict[str, Any] | None:
+        """The live request this record name is, if any."""
+        stored = await self.tokens.get_stored(GLOBAL_OWNER, name)
+        return stored.data if stored is not None and _live(stored.private) else None
+
+    async def by_device_code(self, device_code: str) -> tuple[dict[str, Any], bool] | None:
+        """The request and whether it is still live."""
+        stored = await self.tokens.find_by("code_hash", _sha256(device_code))
+        if stored is None or stored.data.get("tokenType") != "device":
+            return None
+        return stored.data, _live(stored.private)
+
+    async def save(self, record: dict[str, Any]) -> None:
+        await self.tokens.replace(record["owner"], record["name"], record)
+
+    async def remove(self, record: dict[str, Any]) -> None:
+        await self.tokens.delete(record["owner"], record["name"])
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _live(private: dict[str, Any]) -> bool:
+    return private.get("expires_at") is not None and private["expires_at"] > utcnow()

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import time
 import uuid
 from collections.abc import Mapping
@@ -471,3 +472,32 @@ def with_consent(
     if now:
         kept.append({"application": application_id, "grantedScopes": now})
     return {**user, "applicationScopes": kept}
+
+
+# ---- device authorization (RFC 8628) ----------------------------------------------------------
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_LIFETIME_SECONDS = 300
+DEVICE_INTERVAL_SECONDS = 5  # as Casdoor; a client polling faster is told slow_down
+USER_CODE_LETTERS = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 6.1: no vowels, nothing that reads alike
+
+
+def new_user_code() -> str:
+    letters = "".join(secrets.choice(USER_CODE_LETTERS) for _ in range(8))
+    return f"{letters[:4]}-{letters[4:]}"
+
+
+def normalized_user_code(given: str) -> str:
+    letters = "".join(c for c in given.upper() if c.isalpha())
+    return f"{letters[:4]}-{letters[4:]}" if len(letters) == 8 else ""
+
+
+def device_record_name(user_code: str) -> str:
+    """The token object of a device authorization is named after its user code's hash: the code is
+    what the user types in, and the name finds the request without keeping the code itself."""
+    return "device-" + hashlib.sha256(normalized_user_code(user_code).encode()).hexdigest()[:40]
+
+
+def allows_device_login(application: dict[str, Any]) -> bool:
+    methods = [m.get("name") for m in application.get("signinMethods") or [] if isinstance(m, dict)]
+    return DEVICE_GRANT in (application.get("grantTypes") or []) or "Device login" in methods
