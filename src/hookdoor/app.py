@@ -29,7 +29,7 @@ from hookdoor.delivery.metrics import DeliveryMetrics
 from hookdoor.delivery.process import WorkerProcess
 from hookdoor.delivery.runner import running_worker
 from hookdoor.delivery.worker import Worker
-from hookdoor.errors import HookdoorError, OAuthError, TooManyRequests
+from hookdoor.errors import HookdoorError, NotAuthenticated, OAuthError, TooManyRequests, bearer_challenge
 from hookdoor.events.wakeup import Doorbell, Wakeup
 from hookdoor.identity import account_endpoints, endpoints
 from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, stored_secret_key
@@ -96,6 +96,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HookdoorError)
     async def hookdoor_error(request: Request, exc: HookdoorError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        if isinstance(exc, NotAuthenticated) and request.headers.get("authorization", "").lower().startswith("bearer "):
+            headers = {"WWW-Authenticate": bearer_challenge(exc.message)}
         return JSONResponse(error_body(exc.message, exc.data), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(BodyTooLarge)

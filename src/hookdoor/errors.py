@@ -62,3 +62,9 @@ class OAuthError(Exception):
         self.error = error
         self.description = description
         self.status_code = status_code
+
+
+def bearer_challenge(description: str) -> str:
+    """RFC 6750 3: how a refused Bearer token is answered, in the WWW-Authenticate header."""
+    quoted = description.replace("\\", "").replace('"', "'")
+    return f'Bearer error="invalid_token", error_description="{quoted}"'

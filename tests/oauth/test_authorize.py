@@ -358,3 +358,10 @@ def test_the_other_well_known_documents(client: Client) -> None:
                                        "href": client.server.url}]
     assert requests.get(f"{base}/webfinger", params={"resource": "nonsense"}, timeout=30).status_code == 400
     assert requests.get(f"{base}/no-such-app/jwks", timeout=30).status_code == 404
+
+
+def test_a_refused_bearer_token_is_answered_as_rfc_6750_says(client: Client) -> None:
+    refused = requests.get(f"{client.server.url}/api/get-account", timeout=30,
+                           headers={"Authorization": "Bearer not-a-token"})
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
