@@ -37,18 +37,23 @@ class Client:
                              scope="openid profile", code_challenge_method="S256", **kwargs)
 
 
-@pytest.fixture
-def client(server: ServerProcess, admin: Api) -> Client:
+def new_client(server: ServerProcess, admin: Api, **application: Any) -> Client:
+    """A fresh organization's application with ``application``'s fields set (redirect URIs...), a user
+    of it, and the server's discovery document."""
     tenant = new_tenant(admin)
-    application = admin.get("get-application", id=f"admin/{tenant.application}")["data"]
-    updated = admin.post("update-application", {**application, "redirectUris": [CALLBACK, r"https://app\.example/cb/\d+"]},
-                         params={"id": f"admin/{tenant.application}"})
+    stored = admin.get("get-application", id=f"admin/{tenant.application}")["data"]
+    updated = admin.post("update-application", {**stored, **application}, params={"id": f"admin/{tenant.application}"})
     assert updated["status"] == "ok", updated
     user = unique("oidc-user")
     added = admin.post("add-user", {"owner": tenant.organization, "name": user, "password": PASSWORD})
     assert added["status"] == "ok", added
     config = requests.get(f"{server.url}/.well-known/openid-configuration", timeout=30).json()
     return Client(server, tenant, user, config)
+
+
+@pytest.fixture
+def client(server: ServerProcess, admin: Api) -> Client:
+    return new_client(server, admin, redirectUris=[CALLBACK, r"https://app\.example/cb/\d+"])
 
 
 class Browser:

@@ -13,8 +13,8 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from tests.compat.sdk import new_tenant
 from tests.identity.test_events_recorded import events
-from tests.oauth.test_authorize import CALLBACK, PASSWORD, Browser, Client, _query
-from tests.support import Api, ServerProcess, unique
+from tests.oauth.test_authorize import CALLBACK, PASSWORD, Browser, Client, _query, new_client
+from tests.support import Api, ServerProcess
 
 SCOPES = [{"scope": "contacts.read", "displayName": "Read your contacts", "description": "names and emails"},
           {"scope": "calendar.write", "displayName": "Change your calendar"}]
@@ -22,15 +22,7 @@ SCOPES = [{"scope": "contacts.read", "displayName": "Read your contacts", "descr
 
 @pytest.fixture
 def client(server: ServerProcess, admin: Api) -> Client:
-    tenant = new_tenant(admin)
-    application = admin.get("get-application", id=f"admin/{tenant.application}")["data"]
-    answer = admin.post("update-application", {**application, "redirectUris": [CALLBACK], "customScopes": SCOPES},
-                        params={"id": f"admin/{tenant.application}"})
-    assert answer["status"] == "ok", answer
-    user = unique("consent-user")
-    assert admin.post("add-user", {"owner": tenant.organization, "name": user, "password": PASSWORD})["status"] == "ok"
-    config = requests.get(f"{server.url}/.well-known/openid-configuration", timeout=30).json()
-    return Client(server, tenant, user, config)
+    return new_client(server, admin, redirectUris=[CALLBACK], customScopes=SCOPES)
 
 
 def _url(client: Client, scope: str, **extra: str) -> str:

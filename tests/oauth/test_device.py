@@ -10,25 +10,16 @@ import pytest
 import requests
 
 from tests.compat.sdk import new_tenant
-from tests.oauth.test_authorize import CALLBACK, PASSWORD, Browser, Client
+from tests.oauth.test_authorize import CALLBACK, Browser, Client, new_client
 from tests.oauth.test_consent import _signed_in
-from tests.support import Api, ServerProcess, unique
+from tests.support import Api, ServerProcess
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 @pytest.fixture
 def client(server: ServerProcess, admin: Api) -> Client:
-    tenant = new_tenant(admin)
-    application = admin.get("get-application", id=f"admin/{tenant.application}")["data"]
-    answer = admin.post("update-application", {**application, "redirectUris": [CALLBACK],
-                                                "grantTypes": ["authorization_code", DEVICE_GRANT]},
-                        params={"id": f"admin/{tenant.application}"})
-    assert answer["status"] == "ok", answer
-    user = unique("device-user")
-    assert admin.post("add-user", {"owner": tenant.organization, "name": user, "password": PASSWORD})["status"] == "ok"
-    config = requests.get(f"{server.url}/.well-known/openid-configuration", timeout=30).json()
-    return Client(server, tenant, user, config)
+    return new_client(server, admin, redirectUris=[CALLBACK], grantTypes=["authorization_code", DEVICE_GRANT])
 
 
 def _start(client: Client) -> dict[str, Any]:
@@ -89,11 +80,7 @@ def test_the_device_can_cancel_and_the_code_is_gone(client: Client) -> None:
 
 def test_a_user_of_another_organization_cannot_approve(client: Client, admin: Api) -> None:
     started = _start(client)
-    other = new_tenant(admin)
-    stranger = Client(client.server, other, unique("stranger"), client.config)
-    admin.post("update-application", {**admin.get("get-application", id=f"admin/{other.application}")["data"],
-                                      "redirectUris": [CALLBACK]}, params={"id": f"admin/{other.application}"})
-    admin.post("add-user", {"owner": other.organization, "name": stranger.user, "password": PASSWORD})
+    stranger = new_client(client.server, admin, redirectUris=[CALLBACK])
     browser = _signed_in(stranger)
     page = browser.get(started["verification_uri_complete"])
     fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))

@@ -12,26 +12,18 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from casdoor import CasdoorSDK
 
-from tests.compat.sdk import new_tenant, sdk_for
-from tests.oauth.test_authorize import CALLBACK, PASSWORD, Browser, Client
-from tests.support import Api, ServerProcess, unique
+from tests.compat.sdk import sdk_for
+from tests.oauth.test_authorize import CALLBACK, Browser, Client, new_client
+from tests.support import Api, ServerProcess
 
 NODE_PEER = Path(__file__).parent / "node"
 
 
 @pytest.fixture
 def client(server: ServerProcess, admin: Api) -> Client:
-    tenant = new_tenant(admin)
-    application = admin.get("get-application", id=f"admin/{tenant.application}")["data"]
-    admin.post("update-application", {**application, "redirectUris": [CALLBACK]},
-               params={"id": f"admin/{tenant.application}"})
-    user = unique("sdk-user")
-    assert admin.post("add-user", {"owner": tenant.organization, "name": user, "password": PASSWORD})["status"] == "ok"
-    config = requests.get(f"{server.url}/.well-known/openid-configuration", timeout=30).json()
-    return Client(server, tenant, user, config)
+    return new_client(server, admin, redirectUris=[CALLBACK])
 
 
 def _certificate(admin: Api) -> str:

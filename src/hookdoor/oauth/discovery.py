@@ -66,7 +66,7 @@ async def openid_configuration(context: ApiContext = Context) -> JSONResponse:
 
 @router.get("/jwks")
 async def server_jwks(context: ApiContext = Context) -> JSONResponse:
-    return JSONResponse(await jwks(await CertRepository(context.db).published()))
+    return JSONResponse(jwks(await CertRepository(context.db).published()))
 
 
 @router.get("/{application}/openid-configuration")
@@ -80,7 +80,7 @@ async def application_openid_configuration(application: str, context: ApiContext
 async def application_jwks(application: str, context: ApiContext = Context) -> JSONResponse:
     certs = CertRepository(context.db)
     cert = await certs.for_application(await _application(context, application))
-    return JSONResponse(await jwks([cert] if cert and cert.get("certificate") else []))
+    return JSONResponse(jwks([cert] if cert and cert.get("certificate") else []))
 
 
 # ---- RFC 8414, RFC 9728 and WebFinger (OIDC Discovery 2) ----------------------------------------

@@ -33,9 +33,6 @@ from hookdoor.oauth import keys
 from hookdoor.oauth.repository import CertRepository
 from hookdoor.oauth.schemas import TOKEN_FORMATS, user_claims
 
-DEFAULT_REFRESH_HOURS_FACTOR = 1  # Casdoor: a refresh token lives as long as its access token by default
-
-
 # ---- what adding or changing a cert implies (declared with the kind in identity/registry.py) ---------
 
 async def prepare_new_cert(context: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +128,8 @@ class TokenSigner:
         key, algorithm = keys.signing_key(cert), keys.algorithm_of(cert)
         now = int(time.time())
         access_hours = _hours(application, "expireInHours", self.default_ttl_hours)
-        refresh_hours = _hours(application, "refreshExpireInHours", access_hours * DEFAULT_REFRESH_HOURS_FACTOR)
+        # As Casdoor: a refresh token lives as long as its access token unless the application says more.
+        refresh_hours = _hours(application, "refreshExpireInHours", access_hours)
         name = uuid.uuid4().hex
         base = self._claims(application, user, token_format, scope, nonce, name, now)
         header = {"alg": algorithm, "kid": cert["name"], "typ": "JWT"}
@@ -188,7 +186,7 @@ def token_signer(context: Any) -> TokenSigner:
     return TokenSigner(context.db, issuer_of(context), context.settings.access_token_ttl_hours)
 
 
-async def jwks(certs: list[dict[str, Any]]) -> dict[str, Any]:
+def jwks(certs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"keys": [keys.public_jwk(cert) for cert in certs]}
 
 
