@@ -31,6 +31,7 @@ from hookdoor.delivery.runner import running_worker
 from hookdoor.delivery.worker import Worker
 from hookdoor.errors import HookdoorError, NotAuthenticated, OAuthError, TooManyRequests, bearer_challenge
 from hookdoor.events.wakeup import Doorbell, Wakeup
+from hookdoor.federation import endpoints as federation
 from hookdoor.identity import account_endpoints, endpoints
 from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, stored_secret_key
 from hookdoor.identity.passwords import Passwords
@@ -159,6 +160,8 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(oauth.authorize_router)
     app.include_router(oauth.user_router)
     app.include_router(webhook_endpoints.router)
+    app.include_router(federation.router)
+    app.include_router(federation.pages)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)

@@ -23,9 +23,11 @@ from hookdoor.console.web import (
     render,
     safe_next,
     viewing,
+    with_session_cookie,
 )
 from hookdoor.errors import HookdoorError, NotFound
 from hookdoor.identity.accounts import Accounts
+from hookdoor.federation.service import provider_buttons
 from hookdoor.identity.credentials import SESSION_COOKIE, secrets_equal
 from hookdoor.identity.registry import BUILT_IN_ORG
 
@@ -64,6 +66,16 @@ async def _signed_out_page(request: Request, template: str, status_code: int = 2
     return _with_form_cookie(request, response, token)
 
 
+async def login_form(request: Request, values: dict[str, str], error: HookdoorError | None = None) -> Response:
+    """The sign-in page for ``values``' application: its form, the providers it offers, the error."""
+    async with viewing(request, login=False) as context:
+        providers = await provider_buttons(context.db, values.get("application") or BUILT_IN_APP)
+        token = _form_token(request)
+        response = render(request, "login.html", error.status_code if error else 200, form_token=token,
+                          values=values, error=error.message if error else None, providers=providers)
+    return _with_form_cookie(request, response, token)
+
+
 @router.get("/")
 async def home() -> Response:
     return redirect("/console")
@@ -77,7 +89,7 @@ async def login_page(request: Request) -> Response:
         "application": params.get("application", BUILT_IN_APP),
         "username": params.get("username", ""), "next": safe_next(params.get("next")),
     }
-    return await _signed_out_page(request, "login.html", values=values)
+    return await login_form(request, values)
 
 
 @router.post("/login")
@@ -96,12 +108,8 @@ async def login(request: Request) -> Response:
             session = await accounts.open_session(found["user"], found["application"])
     except HookdoorError as exc:
         values = {**body, "password": "", "next": safe_next(_text(form, "next"))}
-        return await _signed_out_page(request, "login.html", exc.status_code, values=values, error=exc.message)
-    settings = context.settings
-    response = redirect(safe_next(_text(form, "next")))
-    response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax", secure=settings.cookie_secure,
-                        max_age=settings.session_ttl_hours * 3600, path="/")
-    return response
+        return await login_form(request, values, exc)
+    return with_session_cookie(redirect(safe_next(_text(form, "next"))), session.token, context.settings)
 
 
 @router.post("/logout")

@@ -103,6 +103,40 @@ login_failures = Table(
 Index("ix_login_failures_key", login_failures.c.key, login_failures.c.failed_at)
 Index("ix_login_failures_failed_at", login_failures.c.failed_at)
 
+# ---- sign-in through other providers (federation/) -------------------------------------------
+
+# Which upstream account is which user: the link a first sign-in through a provider makes. Kept out of
+# the user's document, which its owner may edit: a link is authority only the server issues.
+provider_links = Table(
+    "provider_links",
+    metadata,
+    Column("organization", String(100), primary_key=True),
+    Column("provider", String(201), primary_key=True),  # owner/name of the provider object
+    Column("subject", String(255), primary_key=True),  # the upstream's id of its user (OIDC "sub")
+    # The user's id, which is issued and never edited: a renamed user keeps the link, and a user made
+    # later under a deleted one's name does not inherit it.
+    Column("user_id", String(100), nullable=False),
+    Column("username", String(255), nullable=False),  # the upstream's username, for the console
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_provider_links_user", provider_links.c.user_id, provider_links.c.provider, unique=True)
+
+# Sign-ins sent to a provider and not back yet: the state parameter (as its hash) is good once, for the
+# browser that started it, for ten minutes, and carries the PKCE verifier and where to go after.
+provider_sign_ins = Table(
+    "provider_sign_ins",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("browser_hash", String(64), nullable=False),
+    Column("provider", String(201), nullable=False),
+    Column("application", String(100), nullable=False),
+    Column("method", String(10), nullable=False),  # signin, or link (the signed-in user adds a provider)
+    Column("user_name", String(100), nullable=False),  # for link: who is adding it
+    Column("code_verifier", String(128), nullable=False),
+    Column("next", Text, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
 # ---- delivery ------------------------------------------------------------------------------------
 # Ids in the queue, data in tables: a delivery names its event and webhook; the payload it sends is
 # rendered once, at dispatch, so every retry sends the same bytes under the same webhook-id.

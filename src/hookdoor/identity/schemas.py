@@ -156,6 +156,16 @@ class Provider(CasdoorObject):
     clientSecret: str = ""
     host: str = ""
     port: int = 0
+    # An OAuth provider of type "Custom": its endpoints, the scopes asked for, and which of its
+    # userinfo claims is which user field (federation/schemas.py).
+    customAuthUrl: str = Field(default="", max_length=2000)
+    customTokenUrl: str = Field(default="", max_length=2000)
+    customUserInfoUrl: str = Field(default="", max_length=2000)
+    customLogo: str = ""
+    scopes: str = ""
+    userMapping: dict[str, str] | None = None
+    emailRegex: str = ""
+    enablePkce: bool = False
 
 
 class Cert(CasdoorObject):

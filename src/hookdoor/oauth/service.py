@@ -178,8 +178,12 @@ class TokenSigner:
 
 
 def issuer_of(context: Any) -> str:
+    return issuer_of_request(context.request)
+
+
+def issuer_of_request(request: Any) -> str:
     """The issuer of tokens and discovery: the configured public URL, else how this request came."""
-    return context.settings.public_url.rstrip("/") or str(context.request.base_url).rstrip("/")
+    return request.app.state.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
 
 
 def token_signer(context: Any) -> TokenSigner:
