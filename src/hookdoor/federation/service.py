@@ -28,7 +28,7 @@ from hookdoor.webhooks.target_guard import TargetPolicy, TargetRefused, check_ur
 USERS = kind("user")
 APPLICATIONS = kind("application")
 PROVIDERS = kind("provider")
-CALLBACK_PATH = "/callback"
+CALLBACK_PATH = "/api/callback"
 URL_FIELDS = ("customAuthUrl", "customTokenUrl", "customUserInfoUrl")
 
 
@@ -121,7 +121,7 @@ async def application_named(db: Any, name: str) -> dict[str, Any]:
 # ---- going to the provider and coming back --------------------------------------------------------------
 
 def callback_uri(issuer: str) -> str:
-    """Where the provider sends the browser back: Casdoor's redirect URI, ``<origin>/callback``."""
+    """Where the provider sends the browser back: ``<origin>/api/callback`` (Casdoor's ``<origin>/callback`` answers the same)."""
     return issuer.rstrip("/") + CALLBACK_PATH
 
 
