@@ -34,6 +34,13 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield process
 
 
+@pytest.fixture(scope="session")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A second server, the upstream OpenID Connect provider of tests of sign-in through providers."""
+    with running_server("sqlite", tmp_path_factory.mktemp("upstream"), SERVER_ENV) as process:
+        yield process
+
+
 @pytest.fixture
 def admin(server: ServerProcess) -> Api:
     api = Api(server.url)

@@ -5,152 +5,26 @@ the user found, linked or created, and unlink."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from tests.compat.sdk import Tenant, new_tenant
-from tests.conftest import SERVER_ENV
+from tests.compat.sdk import new_tenant
+from tests.federation.peers import Federation, new_federation, provider_object
 from tests.identity.test_events_recorded import events
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, running_server, unique
-
-UPSTREAM_PASSWORD = "upstream-password-1234"
+from tests.support import Api, ServerProcess, unique
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server("sqlite", tmp_path_factory.mktemp("upstream"), SERVER_ENV) as process:
-        yield process
-
-
-def provider_url(upstream: ServerProcess) -> str:
-    """The upstream under another host name than the server's: browsers keep cookies per host, not per
-    port, and the two servers' session cookies have the same name."""
-    return upstream.url.replace("127.0.0.1", "localhost")
-
-
-@dataclass
-class Federation:
-    """The upstream's application and a user of it, and the downstream application offering it."""
-
-    server: ServerProcess
-    upstream: ServerProcess
-    admin: Api
-    provider: str
-    downstream: Tenant
-    upstream_user: str
-
-    def browser(self) -> Browser:
-        return Browser(self)
-
-
-def _admin(server: ServerProcess) -> Api:
-    api = Api(server.url)
-    assert api.login("admin", ADMIN_PASSWORD)["status"] == "ok"
-    return api
-
-
-def _upstream_account(upstream: ServerProcess, server: ServerProcess) -> tuple[Tenant, str]:
-    admin = _admin(upstream)
-    tenant = new_tenant(admin)
-    stored = admin.get("get-application", id=f"admin/{tenant.application}")["data"]
-    callback = re.escape(f"{server.url}/api/callback")
-    changed = admin.post("update-application", {**stored, "redirectUris": [callback]},
-                         params={"id": f"admin/{tenant.application}"})
-    assert changed["status"] == "ok", changed
-    user = unique("upstream-user")
-    added = admin.post("add-user", {"owner": tenant.organization, "name": user, "password": UPSTREAM_PASSWORD,
-                                    "displayName": "Upstream Person", "email": f"{user}@example.com"})
-    assert added["status"] == "ok", added
-    return tenant, user
-
-
-def provider_object(upstream: ServerProcess, owner: str, name: str, tenant: Tenant, **extra: Any) -> dict[str, Any]:
-    return {"owner": owner, "name": name, "displayName": "Upstream Hookdoor", "category": "OAuth",
-            "type": "Custom", "clientId": tenant.client_id, "clientSecret": tenant.client_secret,
-            "customAuthUrl": f"{provider_url(upstream)}/login/oauth/authorize",
-            "customTokenUrl": f"{provider_url(upstream)}/api/login/oauth/access_token",
-            "customUserInfoUrl": f"{provider_url(upstream)}/api/userinfo", "scopes": "openid profile email",
-            # Hookdoor's (and Casdoor's) userinfo: "name" is the username, "displayName" the person's name.
-            "userMapping": {"id": "sub", "username": "preferred_username", "displayName": "displayName",
-                            "email": "email", "avatarUrl": "picture"}, **extra}
-
-
-def new_federation(server: ServerProcess, upstream: ServerProcess, admin: Api, *, sign_up: bool = True,
-                   **item: Any) -> Federation:
-    upstream_tenant, upstream_user = _upstream_account(upstream, server)
-    downstream = new_tenant(admin, enable_sign_up=True)
-    provider = unique("upstream")
-    added = admin.post("add-provider", provider_object(upstream, downstream.organization, provider, upstream_tenant))
-    assert added["status"] == "ok", added
-    stored = admin.get("get-application", id=f"admin/{downstream.application}")["data"]
-    entry = {"name": provider, "canSignIn": True, "canSignUp": sign_up, "canUnlink": True, **item}
-    changed = admin.post("update-application", {**stored, "providers": [entry]},
-                         params={"id": f"admin/{downstream.application}"})
-    assert changed["status"] == "ok", changed
-    return Federation(server, upstream, admin, provider, downstream, upstream_user)
+def _alert(response: requests.Response) -> str:
+    """The error a page shows, for an assertion's message."""
+    found = re.search(r'role="alert"[^>]*>([^<]*)<', response.text)
+    return f"{response.status_code}: {found.group(1) if found else response.text[:300]}"
 
 
 @pytest.fixture
 def federation(server: ServerProcess, upstream: ServerProcess, admin: Api) -> Federation:
     return new_federation(server, upstream, admin)
-
-
-class Browser:
-    """A user agent across both servers: follows redirects, signs in on the upstream's page."""
-
-    def __init__(self, federation: Federation) -> None:
-        self.federation = federation
-        self.http = requests.Session()
-
-    def sign_in_page(self) -> str:
-        page = self.http.get(f"{self.federation.server.url}/login", timeout=30,
-                             params={"application": self.federation.downstream.application, "next": "/console"})
-        assert page.status_code == 200
-        return page.text
-
-    def start(self, method: str = "") -> requests.Response:
-        params = {"application": self.federation.downstream.application, "next": "/console/webhooks"}
-        if method:
-            params["method"] = method
-        return self.http.get(f"{self.federation.server.url}/login/provider/{self.federation.provider}", params=params,
-                             allow_redirects=False, timeout=30)
-
-    def sign_in(self, method: str = "") -> requests.Response:
-        """Through the provider and back: the downstream's last answer (a redirect, or the error page)."""
-        response = self.start(method)
-        for _ in range(8):
-            location = response.headers.get("location", "")
-            if response.status_code not in (302, 303) or not location:
-                return response
-            url = location if location.startswith("http") else _origin(response.url) + location
-            if url.startswith(provider_url(self.federation.upstream) + "/login?"):
-                response = self._upstream_login(url)
-            elif url.startswith(self.federation.server.url) and "/api/callback" not in url:
-                return response
-            else:
-                response = self.http.get(url, allow_redirects=False, timeout=30)
-        raise AssertionError("too many redirects")
-
-    def _upstream_login(self, url: str) -> requests.Response:
-        page = self.http.get(url, timeout=30)
-        fields = {k: v.replace("&amp;", "&") for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', page.text)}
-        fields.update(username=self.federation.upstream_user, password=UPSTREAM_PASSWORD)
-        return self.http.post(f"{provider_url(self.federation.upstream)}/login", data=fields, allow_redirects=False,
-                              timeout=30)
-
-    def account(self) -> dict[str, Any]:
-        return self.http.get(f"{self.federation.server.url}/api/get-account", timeout=30).json()
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def test_the_sign_in_page_offers_the_provider(federation: Federation) -> None:
@@ -162,7 +36,7 @@ def test_the_sign_in_page_offers_the_provider(federation: Federation) -> None:
 def test_a_first_sign_in_creates_and_links_the_user_and_a_second_finds_them(federation: Federation) -> None:
     browser = federation.browser()
     landed = browser.sign_in()
-    assert landed.status_code == 303 and landed.headers["location"] == "/console/webhooks", re.sub(r"\s+", " ", landed.text)[-1500:]
+    assert landed.headers.get("location") == "/console/webhooks", _alert(landed)
     account = browser.account()
     assert account["status"] == "ok", account
     user = account["data"]
@@ -194,7 +68,7 @@ def test_the_state_is_good_once_and_only_for_the_browser_that_started(federation
     replay = browser.http.get(f"{federation.server.url}/api/callback", params={"state": state, "code": "x"}, timeout=30)
     assert replay.status_code == 400 and "invalid parameter state" in replay.text
     failures = events(federation.server, action="callback", outcome="error")
-    assert failures and all("x" != e["request"].get("code") for e in failures)
+    assert failures and all(e["request"].get("code") != "x" for e in failures)
 
 
 def test_the_providers_refusal_is_shown_on_the_sign_in_page(federation: Federation) -> None:
@@ -254,7 +128,8 @@ def test_unlink_removes_the_link(federation: Federation) -> None:
     browser.sign_in()
     user = browser.account()["data"]
     answer = browser.http.post(f"{federation.server.url}/api/unlink", timeout=30, json={
-        "providerType": "Custom", "providerName": federation.provider, "user": {"owner": user["owner"], "name": user["name"]}})
+        "providerType": "Custom", "providerName": federation.provider,
+        "user": {"owner": user["owner"], "name": user["name"]}})
     assert answer.json()["status"] == "ok", answer.json()
     again = browser.http.post(f"{federation.server.url}/api/unlink", timeout=30,
                               json={"providerName": federation.provider}).json()
@@ -275,9 +150,10 @@ def test_a_signed_in_user_links_a_provider_and_signs_in_with_it(federation: Fede
     browser = federation.browser()
     signed_in = Api(federation.server.url)
     signed_in.http = browser.http
-    assert signed_in.login(local, "local-password-1234", organization, federation.downstream.application)["status"] == "ok"
+    signed = signed_in.login(local, "local-password-1234", organization, federation.downstream.application)
+    assert signed["status"] == "ok", signed
     linking = browser.sign_in("link")
-    assert linking.headers.get("location") == "/console/webhooks", re.sub(r"\s+", " ", linking.text)[-800:]
+    assert linking.headers.get("location") == "/console/webhooks", _alert(linking)
     linked = events(federation.server, action="callback", subject=f"{organization}/{local}")
     assert linked and linked[-1]["object"]["method"] == "link"
 
@@ -295,16 +171,19 @@ def test_a_user_may_not_unlink_another(federation: Federation) -> None:
     assert federation.admin.post("add-user", {"owner": organization, "name": stranger,
                                               "password": "stranger-password-1234"})["status"] == "ok"
     api = Api(federation.server.url)
-    assert api.login(stranger, "stranger-password-1234", organization, federation.downstream.application)["status"] == "ok"
-    refused = api.post("unlink", {"providerName": federation.provider, "user": {"owner": organization, "name": user["name"]}})
+    signed = api.login(stranger, "stranger-password-1234", organization, federation.downstream.application)
+    assert signed["status"] == "ok", signed
+    target = {"owner": organization, "name": user["name"]}
+    refused = api.post("unlink", {"providerName": federation.provider, "user": target})
     assert refused["status"] == "error" and "only an administrator" in refused["msg"]
+    anonymous = Api(federation.server.url).post("unlink", {"providerName": federation.provider, "user": target})
+    assert anonymous["status"] == "error" and anonymous["msg"] == "Please login first"
     # An administrator of the organization may.
-    done = federation.admin.post("unlink", {"providerName": federation.provider,
-                                            "user": {"owner": organization, "name": user["name"]}})
+    done = federation.admin.post("unlink", {"providerName": federation.provider, "user": target})
     assert done["status"] == "ok", done
 
 
-def test_a_provider_pointing_inside_is_refused_at_save(admin: Api, upstream: ServerProcess, server: ServerProcess) -> None:
+def test_a_provider_pointing_inside_is_refused_at_save(admin: Api, upstream: ServerProcess) -> None:
     tenant = new_tenant(admin)
     inside = provider_object(upstream, tenant.organization, unique("inside"), tenant,
                              customTokenUrl="http://169.254.169.254/latest/meta-data/")

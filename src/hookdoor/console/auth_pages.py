@@ -26,8 +26,8 @@ from hookdoor.console.web import (
     with_session_cookie,
 )
 from hookdoor.errors import HookdoorError, NotFound
-from hookdoor.identity.accounts import Accounts
 from hookdoor.federation.service import provider_buttons
+from hookdoor.identity.accounts import Accounts
 from hookdoor.identity.credentials import SESSION_COOKIE, secrets_equal
 from hookdoor.identity.registry import BUILT_IN_ORG
 

@@ -121,7 +121,8 @@ async def come_back_posted(request: Request) -> Response:
     """A provider answering with response_mode=form_post: the browser is sent on to the same answer as
     a GET (as Casdoor does), which carries the cookie binding the sign-in to it; this changes nothing."""
     form = await read_form(request)
-    fields = {k: v for k, v in form.items() if k in ("code", "state", "error", "error_description") and isinstance(v, str)}
+    answer = ("code", "state", "error", "error_description")
+    fields = {k: v for k, v in form.items() if k in answer and isinstance(v, str)}
     return RedirectResponse(f"/api/callback?{urlencode(fields)}", status_code=303)
 
 

@@ -121,7 +121,8 @@ async def application_named(db: Any, name: str) -> dict[str, Any]:
 # ---- going to the provider and coming back --------------------------------------------------------------
 
 def callback_uri(issuer: str) -> str:
-    """Where the provider sends the browser back: ``<origin>/api/callback`` (Casdoor's ``<origin>/callback`` answers the same)."""
+    """Where the provider sends the browser back: ``<origin>/api/callback`` (Casdoor's ``<origin>/callback``
+    answers the same)."""
     return issuer.rstrip("/") + CALLBACK_PATH
 
 
@@ -215,7 +216,8 @@ class Federation:
             raise Forbidden(f"user {user['owner']}/{user['name']} is forbidden to sign in")
         return user
 
-    async def _bound_user(self, organization: str, item: ProviderItem, upstream_user: UpstreamUser) -> dict[str, Any] | None:
+    async def _bound_user(self, organization: str, item: ProviderItem,
+                          upstream_user: UpstreamUser) -> dict[str, Any] | None:
         """An existing user a first sign-in takes over, by the application's binding rule only. An
         email is matched only when the provider says it verified it."""
         for rule in item.binding_rule:
@@ -304,7 +306,7 @@ class Federation:
         principal = self.context.principal
         if given is None:
             return principal.user or {}
-        if not isinstance(given, dict) or not isinstance(given.get("owner"), str) or not isinstance(given.get("name"), str):
+        if not isinstance(given, dict) or not all(isinstance(given.get(f), str) for f in ("owner", "name")):
             raise BadRequest("invalid field user: an object with the user's owner and name")
         if principal.is_user(given["owner"], given["name"]):
             return principal.user or {}
@@ -319,7 +321,8 @@ class Federation:
         the one they signed up with, else their organization's default (as Casdoor's GetApplicationByUser)."""
         name = user.get("signupApplication") or ""
         if not name:
-            organization = await ObjectRepository(self.context.db, kind("organization")).get(GLOBAL_OWNER, user["owner"])
+            organizations = ObjectRepository(self.context.db, kind("organization"))
+            organization = await organizations.get(GLOBAL_OWNER, user["owner"])
             name = (organization or {}).get("defaultApplication") or ""
         application = await ObjectRepository(self.context.db, APPLICATIONS).get(GLOBAL_OWNER, name) if name else None
         if application is None:
@@ -332,7 +335,8 @@ def _user_from(upstream_user: UpstreamUser, organization: str, name: str, applic
     now = rfc3339(utcnow())
     user: dict[str, Any] = {
         "owner": organization, "name": name, "createdTime": now, "updatedTime": now, "id": str(uuid.uuid4()),
-        "type": "normal-user", "password": "", "displayName": upstream_user.display_name or upstream_user.username or name,
+        "type": "normal-user", "password": "",
+        "displayName": upstream_user.display_name or upstream_user.username or name,
         "email": upstream_user.email, "phone": upstream_user.phone, "avatar": upstream_user.avatar_url,
         "isAdmin": False, "isForbidden": False, "isDeleted": False, "signupApplication": application,
         "registerType": "Application Signup", "registerSource": f"{organization}/{application}",

@@ -49,7 +49,8 @@ async def _exchange(http: aiohttp.ClientSession, upstream: Upstream, policy: Tar
     return token
 
 
-async def _userinfo(http: aiohttp.ClientSession, upstream: Upstream, policy: TargetPolicy, token: str) -> dict[str, Any]:
+async def _userinfo(http: aiohttp.ClientSession, upstream: Upstream, policy: TargetPolicy,
+                    token: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     return await _call(http, "GET", upstream.userinfo_url, policy, upstream, "userinfo", headers=headers)
 
