@@ -18,6 +18,7 @@ from hookdoor.console.web import (
     ConsoleRoute,
     CsrfRefused,
     acting,
+    client_after,
     read_form,
     redirect,
     render,
@@ -26,10 +27,11 @@ from hookdoor.console.web import (
     with_session_cookie,
 )
 from hookdoor.errors import HookdoorError, NotFound
-from hookdoor.federation.service import provider_buttons
-from hookdoor.identity.accounts import Accounts
+from hookdoor.federation.service import sign_in_buttons
+from hookdoor.identity.accounts import APPLICATIONS, Accounts
 from hookdoor.identity.credentials import SESSION_COOKIE, secrets_equal
-from hookdoor.identity.registry import BUILT_IN_ORG
+from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER
+from hookdoor.identity.repository import ObjectRepository
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 FORM_COOKIE = "hookdoor_form_csrf"
@@ -69,10 +71,16 @@ async def _signed_out_page(request: Request, template: str, status_code: int = 2
 async def login_form(request: Request, values: dict[str, str], error: HookdoorError | None = None) -> Response:
     """The sign-in page for ``values``' application: its form, the providers it offers, the error."""
     async with viewing(request, login=False) as context:
-        providers = await provider_buttons(context.db, values.get("application") or BUILT_IN_APP)
+        application = await ObjectRepository(context.db, APPLICATIONS).get(GLOBAL_OWNER,
+                                                                           values.get("application") or BUILT_IN_APP)
+        # The application's organization, unless the link named one.
+        values = {**values, "organization": values.get("organization") or (application or {}).get("organization")
+                  or BUILT_IN_ORG}
+        providers = await sign_in_buttons(context.db, application) if application else []
         token = _form_token(request)
-        response = render(request, "login.html", error.status_code if error else 200, form_token=token,
-                          values=values, error=error.message if error else None, providers=providers)
+        response = render(request, "login.html", error.status_code if error else 200,
+                          form_targets=client_after(values.get("next") or ""), form_token=token, values=values,
+                          error=error.message if error else None, providers=providers)
     return _with_form_cookie(request, response, token)
 
 
@@ -85,7 +93,7 @@ async def home() -> Response:
 async def login_page(request: Request) -> Response:
     params = request.query_params
     values = {
-        "organization": params.get("organization", BUILT_IN_ORG),
+        "organization": params.get("organization", ""),
         "application": params.get("application", BUILT_IN_APP),
         "username": params.get("username", ""), "next": safe_next(params.get("next")),
     }

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -66,6 +66,33 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+
+
+def _headers(form_targets: tuple[str, ...]) -> dict[str, str]:
+    """Browsers hold a form's whole redirect chain to form-action: a sign-in or consent form that ends
+    at the OAuth client's redirect URI must name that origin, or the browser stops short of it."""
+    origins = [o for o in form_targets if _ORIGIN.match(o)]
+    if not origins:
+        return PAGE_HEADERS
+    policy = PAGE_HEADERS["Content-Security-Policy"].replace("form-action 'self'",
+                                                             "form-action 'self' " + " ".join(origins))
+    return {**PAGE_HEADERS, "Content-Security-Policy": policy}
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def client_after(next_page: str) -> tuple[str, ...]:
+    """A sign-in on its way back to /login/oauth/authorize ends at the client's redirect URI (which the
+    authorization endpoint checks before it sends anyone there)."""
+    parts = urlsplit(next_page)
+    if parts.path != "/login/oauth/authorize":
+        return ()
+    origin = origin_of(parse_qs(parts.query).get("redirect_uri", [""])[0])
+    return (origin,) if origin else ()
 
 
 class CsrfRefused(Forbidden):
@@ -105,13 +132,15 @@ TEMPLATES.env.filters.update(pretty=_json_pretty, when=_when, seg=segment)
 TEMPLATES.env.globals.update(page_link=page_link)
 
 
-def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
+def render(request: Request, template: str, status_code: int = 200, form_targets: tuple[str, ...] = (),
+           **values: Any) -> Response:
+    """``form_targets``: the origins, besides this server's, the page's forms may end up at."""
     principal = getattr(request.state, "principal", None)
     notice = NOTICES.get(request.query_params.get("notice", ""))
     values.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
     return TEMPLATES.TemplateResponse(
         request, template, {"principal": principal, "notice": notice, **values}, status_code=status_code,
-        headers=PAGE_HEADERS,
+        headers=_headers(form_targets),
     )
 
 

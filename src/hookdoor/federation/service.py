@@ -106,11 +106,6 @@ async def sign_in_buttons(db: Any, application: dict[str, Any]) -> list[dict[str
     return buttons
 
 
-async def provider_buttons(db: Any, application_name: str) -> list[dict[str, str]]:
-    application = await ObjectRepository(db, APPLICATIONS).get(GLOBAL_OWNER, application_name)
-    return await sign_in_buttons(db, application) if application else []
-
-
 async def application_named(db: Any, name: str) -> dict[str, Any]:
     application = await ObjectRepository(db, APPLICATIONS).get(GLOBAL_OWNER, name)
     if application is None:

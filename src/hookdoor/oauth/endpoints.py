@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from hookdoor.api.context import ApiContext, api_context, unit_of_work
 from hookdoor.api.envelope import form_or_json, json_object, ok
-from hookdoor.console.web import ConsoleRoute, acting, read_form, render, viewing
+from hookdoor.console.web import ConsoleRoute, acting, origin_of, read_form, render, viewing
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated, OAuthError
 from hookdoor.identity import credentials
 from hookdoor.identity.accounts import APPLICATIONS, USERS, Accounts
@@ -96,7 +96,8 @@ def _back_to_client(auth: AuthorizationRequest, error: str, description: str) ->
 def _consent_page(request: Request, auth: AuthorizationRequest, user: dict[str, Any],
                   asked: list[dict[str, Any]]) -> Response:
     params = [(k, v) for k, v in auth.params.items() if k not in ("prompt", "csrf_token", "decision")]
-    return render(request, "consent.html", application=auth.application, user=user, scopes=asked, params=params)
+    return render(request, "consent.html", form_targets=(origin_of(auth.redirect_uri),), application=auth.application,
+                  user=user, scopes=asked, params=params)
 
 
 @authorize_router.post("/login/oauth/authorize")
