@@ -94,3 +94,25 @@ def test_an_application_without_device_login_refuses(server: ServerProcess, admi
     tenant = new_tenant(admin)
     answer = requests.post(f"{server.url}/api/device-auth", data={"client_id": tenant.client_id}, timeout=30)
     assert answer.status_code == 400 and answer.json()["error"] == "unauthorized_client"
+
+
+def test_device_auth_complete_signs_the_user_in_once_after_the_tokens(client: Client) -> None:
+    started = _start(client)
+    device = Api(client.server.url)
+    early = device.post("device-auth-complete", params={"deviceCode": started["device_code"]})
+    assert early["status"] == "error" and "invalid parameter deviceCode" in early["msg"]
+
+    _decide(_signed_in(client), started, "approve")
+    assert "access_token" in _poll(client, started).json()
+    wider = device.post("device-auth-complete", params={"deviceCode": started["device_code"], "responseType": "token",
+                                                        "clientId": client.tenant.client_id, "scope": "openid email"})
+    assert wider["status"] == "error" and "invalid parameter scope" in wider["msg"], wider
+    other = device.post("device-auth-complete", params={"deviceCode": started["device_code"], "responseType": "token",
+                                                        "clientId": "someone-else"})
+    assert other["status"] == "error" and "invalid parameter clientId" in other["msg"], other
+
+    done = device.post("device-auth-complete", params={"deviceCode": started["device_code"]})
+    assert done == {**done, "status": "ok", "data": f"{client.tenant.organization}/{client.user}"}, done
+    assert device.get("get-account")["data"]["name"] == client.user  # the device's browser is signed in
+    again = Api(client.server.url).post("device-auth-complete", params={"deviceCode": started["device_code"]})
+    assert again["status"] == "error", "completed once"

@@ -24,12 +24,11 @@ from hookdoor.console.web import (
     render,
     safe_next,
     viewing,
-    with_session_cookie,
 )
 from hookdoor.errors import HookdoorError, NotFound
 from hookdoor.federation.service import sign_in_buttons
 from hookdoor.identity.accounts import APPLICATIONS, Accounts
-from hookdoor.identity.credentials import SESSION_COOKIE, secrets_equal
+from hookdoor.identity.credentials import SESSION_COOKIE, secrets_equal, with_session_cookie
 from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER
 from hookdoor.identity.repository import ObjectRepository
 

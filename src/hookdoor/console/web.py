@@ -25,7 +25,6 @@ from starlette.responses import RedirectResponse, Response
 
 from hookdoor.api.context import ApiContext, unit_of_work
 from hookdoor.api.envelope import text_problem
-from hookdoor.config import Settings
 from hookdoor.db.types import parse_rfc3339
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated
 from hookdoor.events.recorder import Action, remember_form, request_facts
@@ -147,13 +146,6 @@ def render(request: Request, template: str, status_code: int = 200, form_targets
 def redirect(path: str, **params: Any) -> RedirectResponse:
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return RedirectResponse(path + (f"?{query}" if query else ""), status_code=303)
-
-
-def with_session_cookie(response: Response, token: str, settings: Settings) -> Response:
-    """The browser keeps the session a sign-in opened (whichever way it signed in)."""
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
-                        max_age=settings.session_ttl_hours * 3600, path="/")
-    return response
 
 
 def safe_next(value: str | None, default: str = "/console") -> str:

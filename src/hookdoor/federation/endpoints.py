@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from hookdoor.api.context import ApiContext, api_context, unit_of_work
 from hookdoor.api.envelope import json_object, ok
 from hookdoor.console.auth_pages import login_form
-from hookdoor.console.web import ConsoleRoute, read_form, safe_next, viewing, with_session_cookie
+from hookdoor.console.web import ConsoleRoute, read_form, safe_next, viewing
 from hookdoor.errors import BadRequest, HookdoorError
 from hookdoor.events.recorder import record
 from hookdoor.federation import upstream
@@ -93,7 +93,7 @@ async def come_back(request: Request) -> Response:
                                           "next": arrival.pending.next if arrival else "/console"}, exc)
     response = RedirectResponse(safe_next(landing.next), status_code=303)
     response.delete_cookie(BROWSER_COOKIE, path="/")
-    return with_session_cookie(response, session.token, context.settings) if session else response
+    return credentials.with_session_cookie(response, session.token, context.settings) if session else response
 
 
 async def _arrival(request: Request, state: str) -> Arrival:

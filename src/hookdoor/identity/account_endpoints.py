@@ -11,7 +11,7 @@ from hookdoor.api.context import ApiContext, api_context
 from hookdoor.api.envelope import affected, form_or_json, json_object, ok
 from hookdoor.errors import BadRequest
 from hookdoor.identity.accounts import Accounts
-from hookdoor.identity.credentials import SESSION_COOKIE
+from hookdoor.identity.credentials import SESSION_COOKIE, with_session_cookie
 from hookdoor.oauth.service import logout_redirect
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -39,17 +39,20 @@ async def signup(context: ApiContext = Context) -> dict[str, Any]:
 async def login(response: Response, context: ApiContext = Context) -> dict[str, Any]:
     accounts = Accounts(context)
     login_type, found = await accounts.login(await json_object(context.request))
-    user, application = found["user"], found["application"]
+    return await signed_in(accounts, login_type, found["user"], found["application"], response)
+
+
+async def signed_in(accounts: Accounts, login_type: str, user: dict[str, Any], application: dict[str, Any],
+                    response: Response) -> dict[str, Any]:
+    """Casdoor's answer to a sign-in by its type: a token pair, a code, or a session (the user's id)."""
+    context = accounts.context
     if login_type == "token":
         token = await accounts.issue_token(user, application)
         return ok(token.access_token, token.refresh_token)
     if login_type == "code":
         return ok(await accounts.issue_code(user, application, context.request.query_params))
     session = await accounts.open_session(user, application)
-    response.set_cookie(
-        SESSION_COOKIE, session.token, httponly=True, samesite="lax", secure=context.settings.cookie_secure,
-        max_age=context.settings.session_ttl_hours * 3600, path="/",
-    )
+    with_session_cookie(response, session.token, context.settings)
     return ok(f"{user['owner']}/{user['name']}")
 
 

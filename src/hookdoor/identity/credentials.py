@@ -13,11 +13,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
+from starlette.responses import Response
 
 from hookdoor.config import Settings
 from hookdoor.db.direct import DirectSelect
@@ -35,6 +36,7 @@ from hookdoor.identity.repository import ListQuery, ObjectRepository
 from hookdoor.oauth.repository import DEFAULT_CERT
 from hookdoor.oauth.service import TokenSigner
 
+ResponseT = TypeVar("ResponseT", bound=Response)
 SESSION_COOKIE = "casdoor_session_id"
 
 
@@ -73,6 +75,13 @@ async def open_session(db: AsyncSession, user: dict[str, Any], application: str,
         )
     )
     return NewSession(token=token, csrf_token=csrf)
+
+
+def with_session_cookie(response: ResponseT, token: str, settings: Settings) -> ResponseT:
+    """The browser keeps the session a sign-in opened (whichever way it signed in)."""
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
+                        max_age=settings.session_ttl_hours * 3600, path="/")
+    return response
 
 
 async def close_session(db: AsyncSession, token_hash: str) -> None:

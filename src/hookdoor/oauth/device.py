@@ -3,7 +3,9 @@ the user code on /login/oauth/device, and the device polls the token endpoint un
 
 Each request is a token object of type "device" (``oauth/repository.py``'s ``DeviceAuthorizations``),
 so every server process sees it. Its states: ``pending`` until the user answers, then ``approved``
-(with the user) or ``denied``; the token endpoint's answer ends it.
+(with the user) or ``denied``; the token endpoint's answer ends a denied one and makes an approved one
+``tokenIssued``, which the device may once turn into a browser session (Casdoor's device-auth-complete)
+until it expires.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from hookdoor.oauth.service import (
     new_user_code,
     normalized_user_code,
 )
+
+TOKEN_ISSUED = "tokenIssued"
 
 
 def _hash(value: str) -> str:
@@ -94,11 +98,33 @@ async def poll(context: Any, application: dict[str, Any], device_code: str) -> d
         context.write_even_if_failed(lambda db: DeviceAuthorizations(db).remove(record))
         raise OAuthError("access_denied", "the user denied the request")
     if status == "approved":
-        await devices.remove(record)
+        await devices.save({**record, "deviceStatus": TOKEN_ISSUED, "updatedTime": rfc3339(utcnow())})
         return record
+    if status == TOKEN_ISSUED:
+        raise OAuthError("invalid_grant", "the device_code was already exchanged for tokens")
     now = int(time.time() * 1000)  # in ms: the interval is checked across processes, by the wall clock
     polled = {**record, "lastPoll": now}
     context.write_even_if_failed(lambda db: DeviceAuthorizations(db).save(polled))
     if now - int(record.get("lastPoll") or 0) < DEVICE_INTERVAL_SECONDS * 1000:
         raise OAuthError("slow_down", f"poll at most every {DEVICE_INTERVAL_SECONDS} seconds")
     raise OAuthError("authorization_pending", "the user has not answered yet")
+
+
+async def complete(db: AsyncSession, device_code: str) -> dict[str, Any]:
+    """The request whose tokens were issued, used up once more (Casdoor's device-auth-complete)."""
+    devices = DeviceAuthorizations(db)
+    found = await devices.by_device_code(device_code) if device_code else None
+    if found is None or found[0].get("deviceStatus") != TOKEN_ISSUED or not found[1]:
+        raise BadRequest("invalid parameter deviceCode: no device authorization whose tokens were issued has this "
+                         "code (unknown, not yet approved, already completed or expired)")
+    await devices.remove(found[0])
+    return found[0]
+
+
+def check_completion(record: dict[str, Any], application: dict[str, Any], client_id: str, scope: str) -> None:
+    """A code or token asked for at completion is for the same client, and no wider scope."""
+    if client_id != application.get("clientId"):
+        raise BadRequest("invalid parameter clientId: the device authorization was made for another application")
+    granted = set((record.get("scope") or "").split())
+    if granted and not set(scope.split()) <= granted:
+        raise BadRequest(f"invalid parameter scope: wider than the device authorization's ({record.get('scope')})")

@@ -20,6 +20,7 @@ from hookdoor.api.envelope import form_or_json, json_object, ok
 from hookdoor.console.web import ConsoleRoute, acting, origin_of, read_form, render, viewing
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated, OAuthError
 from hookdoor.identity import credentials
+from hookdoor.identity.account_endpoints import signed_in
 from hookdoor.identity.accounts import APPLICATIONS, USERS, Accounts
 from hookdoor.identity.principal import Principal
 from hookdoor.identity.repository import ObjectRepository
@@ -423,6 +424,25 @@ async def device_auth(context: ApiContext = Context) -> dict[str, Any]:
         raise OAuthError("unauthorized_client", "device login is not enabled for this application "
                          f"(add {DEVICE_GRANT} to its grantTypes)")
     return await device.start(context.db, client.application, form.get("scope", ""), issuer_of(context))
+
+
+@user_router.post("/device-auth-complete")
+async def device_auth_complete(response: Response, context: ApiContext = Context) -> dict[str, Any]:
+    """Once its tokens are issued, the device may sign its user in on its own browser as well: a session
+    (``responseType`` login, the default), or a code or token for the same client and no wider scope."""
+    query = context.request.query_params
+    record = await device.complete(context.db, query.get("deviceCode", ""))
+    application = await ObjectRepository(context.db, APPLICATIONS).get("admin", record["application"])
+    user = await ObjectRepository(context.db, USERS).get(record["organization"], record["user"])
+    if application is None or user is None or user.get("isForbidden") or user.get("isDeleted"):
+        raise BadRequest("the device authorization's application or user no longer exists or may not sign in")
+    context.action.concerns(subject=USERS.mask(user, may_manage=False))
+    login_type = query.get("responseType") or "login"
+    if login_type not in ("login", "code", "token"):
+        raise BadRequest("invalid parameter responseType: must be 'login', 'code' or 'token'")
+    if login_type != "login":
+        device.check_completion(record, application, query.get("clientId", ""), query.get("scope", ""))
+    return await signed_in(Accounts(context), login_type, user, application, response)
 
 
 @user_router.post("/cancel-device-auth")
