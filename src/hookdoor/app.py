@@ -162,6 +162,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(webhook_endpoints.router)
     app.include_router(federation.router)
     app.include_router(federation.pages)
+    app.include_router(federation.callback_pages)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from hookdoor.api.context import ApiContext, api_context, unit_of_work
 from hookdoor.api.envelope import json_object, ok
@@ -38,9 +38,16 @@ from hookdoor.identity import credentials
 from hookdoor.oauth.service import issuer_of_request
 
 pages = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+# Where providers send the browser back: pages (redirects, or the sign-in page with the error), but
+# Casdoor's API paths, so they are in the API's description.
+callback_pages = APIRouter(route_class=ConsoleRoute, tags=["federation"], default_response_class=HTMLResponse)
 router = APIRouter(prefix="/api", tags=["federation"])
 Context = Depends(api_context, scope="function")
 BROWSER_COOKIE = "hookdoor_provider_sign_in"
+CALLBACK_ANSWERS: dict[int | str, dict[str, Any]] = {
+    303: {"description": "signed in (or the provider linked): on to the page the sign-in began for"},
+    400: {"description": "the sign-in page, with what went wrong (state, code, the provider's refusal)"},
+}
 
 
 @pages.get("/login/provider/{provider}")
@@ -64,7 +71,7 @@ async def go_to_provider(request: Request, provider: str) -> Response:
     return response
 
 
-@pages.get("/api/callback")
+@callback_pages.get("/api/callback", responses=CALLBACK_ANSWERS)
 @pages.get("/callback")
 async def come_back(request: Request) -> Response:
     """The provider's answer: the sign-in's state, and its code or its error."""
@@ -116,7 +123,7 @@ async def _provider_user(request: Request, arrival: Arrival, query: Any) -> Upst
                                          callback_uri(issuer_of_request(request)), arrival.pending.code_verifier)
 
 
-@pages.post("/api/callback")
+@callback_pages.post("/api/callback", responses={303: {"description": "on to GET /api/callback with the answer"}})
 async def come_back_posted(request: Request) -> Response:
     """A provider answering with response_mode=form_post: the browser is sent on to the same answer as
     a GET (as Casdoor does), which carries the cookie binding the sign-in to it; this changes nothing."""
