@@ -17,6 +17,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from hookdoor.oauth.service import at_hash
 from tests.compat.sdk import Tenant, new_tenant
 from tests.identity.test_events_recorded import events
 from tests.support import Api, ServerProcess, unique
@@ -199,11 +200,54 @@ def test_prompt_none_without_a_session_answers_login_required(client: Client) ->
 def test_plain_pkce_and_other_response_types_go_back_as_errors(client: Client) -> None:
     session = OAuth2Session(client.tenant.client_id, redirect_uri=CALLBACK, scope="openid")
     for extra, error in (({"code_challenge": "x" * 43, "code_challenge_method": "plain"}, "invalid_request"),
-                         ({"response_type": "token"}, "unsupported_response_type")):
+                         ({"response_type": "code token_please"}, "unsupported_response_type")):
         url, _ = session.create_authorization_url(client.config["authorization_endpoint"], **extra)
         response = requests.get(url, allow_redirects=False, timeout=30)
         assert response.headers["location"].startswith(CALLBACK)
         assert _query(response.headers["location"])["error"] == error
+    # Tokens from the authorization endpoint only where the application allows the implicit grant; the
+    # refusal goes where the tokens would have gone, in the fragment.
+    url, _ = session.create_authorization_url(client.config["authorization_endpoint"], response_type="token")
+    location = requests.get(url, allow_redirects=False, timeout=30).headers["location"]
+    assert _fragment(location)["error"] == "unauthorized_client" and "?" not in location
+
+
+def _fragment(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).fragment).items()}
+
+
+def test_implicit_and_hybrid_answers_come_in_the_fragment(server: ServerProcess, admin: Api) -> None:
+    client = new_client(server, admin, redirectUris=[CALLBACK], grantTypes=["authorization_code", "implicit"])
+    keys = KeySet.import_key_set(requests.get(client.config["jwks_uri"], timeout=30).json())
+    browser = Browser(client)
+    base = {"client_id": client.tenant.client_id, "redirect_uri": CALLBACK, "scope": "openid profile",
+            "state": "st-1", "nonce": "nonce-1"}
+    endpoint = client.config["authorization_endpoint"]
+
+    tokens = _fragment(browser.authorize(f"{endpoint}?{urlencode({**base, 'response_type': 'id_token token'})}"))
+    assert tokens["token_type"] == "Bearer" and tokens["state"] == "st-1" and "refresh_token" not in tokens
+    identity = jwt.decode(tokens["id_token"], keys).claims
+    assert identity["nonce"] == "nonce-1" and identity["aud"] == client.tenant.client_id
+    assert identity["at_hash"] == at_hash(tokens["access_token"], "RS256")
+    account = requests.get(f"{server.url}/api/get-account", timeout=30,
+                           headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
+    assert account["data"]["name"] == client.user
+
+    hybrid = _fragment(browser.authorize(f"{endpoint}?{urlencode({**base, 'response_type': 'code id_token'})}"))
+    assert set(hybrid) == {"code", "id_token", "state"}
+    assert jwt.decode(hybrid["id_token"], keys).claims["c_hash"] == at_hash(hybrid["code"], "RS256")
+    exchanged = requests.post(client.config["token_endpoint"], timeout=30, data={
+        "grant_type": "authorization_code", "code": hybrid["code"], "redirect_uri": CALLBACK,
+        "client_id": client.tenant.client_id, "client_secret": client.tenant.client_secret})
+    assert exchanged.status_code == 200 and exchanged.json()["refresh_token"], exchanged.text
+
+    no_nonce = {k: v for k, v in base.items() if k != "nonce"}
+    refused = browser.get(f"{endpoint}?{urlencode({**no_nonce, 'response_type': 'id_token'})}")
+    assert _fragment(refused.headers["location"])["error"] == "invalid_request"
+    in_query = browser.get(f"{endpoint}?{urlencode({**base, 'response_type': 'token', 'response_mode': 'query'})}")
+    assert "access_token" not in in_query.headers["location"]
+    for event in events(server, action="login", subject=f"{client.tenant.organization}/{client.user}"):
+        assert tokens["access_token"] not in str(event) and hybrid["code"] not in str(event)
 
 
 def test_casdoors_page_style_code_login_binds_the_code(client: Client) -> None:

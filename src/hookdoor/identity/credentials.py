@@ -122,11 +122,11 @@ class IssuedToken:
 
 async def issue_token(
     db: AsyncSession, signer: TokenSigner, *, application: dict[str, Any], user: dict[str, Any] | None,
-    scope: str = "", nonce: str = "", auth_time: int | None = None,
+    scope: str = "", nonce: str = "", auth_time: int | None = None, code: str = "",
 ) -> IssuedToken:
     """Signed access and refresh tokens for ``user`` of ``application`` (None: the application
     itself); the token object records whom they act for, and stores only their hashes."""
-    signed = await signer.sign(application, user, scope=scope, nonce=nonce, auth_time=auth_time)
+    signed = await signer.sign(application, user, scope=scope, nonce=nonce, auth_time=auth_time, code=code)
     organization = user["owner"] if user else application.get("organization", "")
     token = _token_object(application["name"], organization, user["name"] if user else "", scope, "Bearer",
                           signed.expires_in, name=signed.name)

@@ -22,8 +22,9 @@ router = APIRouter(prefix="/.well-known", tags=["oauth"])
 Context = Depends(api_context, scope="function")
 SCOPES = ["openid", "email", "profile", "address", "phone", "offline_access"]
 # What a client may ask for today; each entry is served (see docs/casdoor-compatibility.md).
-GRANT_TYPES = ["authorization_code", "password", "client_credentials", "refresh_token"]
-CLAIMS = ["iss", "sub", "aud", "iat", "exp", "nbf", "jti", "azp", "nonce", "at_hash", "auth_time", "owner",
+GRANT_TYPES = ["authorization_code", "implicit", "password", "client_credentials", "refresh_token",
+               "urn:ietf:params:oauth:grant-type:device_code"]
+CLAIMS = ["iss", "sub", "aud", "iat", "exp", "nbf", "jti", "azp", "nonce", "at_hash", "c_hash", "auth_time", "owner",
           "name", "preferred_username", "id", "displayName", "avatar", "email", "email_verified", "phone",
           "type", "isAdmin", "groups", "tag", "scope", "tokenType"]
 
@@ -38,8 +39,10 @@ def discovery(issuer: str, jwks_uri: str) -> dict[str, Any]:
         "revocation_endpoint": f"{issuer}/api/login/oauth/revoke",
         "jwks_uri": jwks_uri,
         "end_session_endpoint": f"{issuer}/api/logout",
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        # The implicit and hybrid types only for applications whose grantTypes include "implicit".
+        "response_types_supported": ["code", "token", "id_token", "id_token token", "code id_token", "code token",
+                                     "code id_token token"],
+        "response_modes_supported": ["query", "fragment"],
         "grant_types_supported": GRANT_TYPES,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(keys.ALGORITHMS),

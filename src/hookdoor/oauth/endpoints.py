@@ -86,8 +86,8 @@ async def authorize(request: Request) -> Response:
             return _back_to_client(auth, "login_required", "the user is not signed in")
         return _sign_in_first(request, auth)
     async with unit_of_work(request, "login") as context:
-        code = await issue_code_for(context, auth)
-    return RedirectResponse(redirect_to_client(auth, code=code), status_code=303)
+        answer = await authorization_answer(context, auth)
+    return RedirectResponse(redirect_to_client(auth, **answer), status_code=303)
 
 
 def _back_to_client(auth: AuthorizationRequest, error: str, description: str) -> RedirectResponse:
@@ -120,8 +120,8 @@ async def consent(request: Request) -> Response:
             raise NotAuthenticated()
         asked = scopes_to_consent(context.principal.user or {}, auth.application, auth.scope, "consent")
         await record_consent(context, auth.application, [s["scope"] for s in asked], grant=True)
-        code = await issue_code_for(context, auth)
-    return RedirectResponse(redirect_to_client(auth, code=code), status_code=303)
+        answer = await authorization_answer(context, auth)
+    return RedirectResponse(redirect_to_client(auth, **answer), status_code=303)
 
 
 async def record_consent(context: ApiContext, application: dict[str, Any], scopes: list[str], *, grant: bool) -> None:
@@ -131,6 +131,25 @@ async def record_consent(context: ApiContext, application: dict[str, Any], scope
     await ObjectRepository(context.db, USERS).replace(user["owner"], user["name"], changed)
     context.action.concerns(subject=USERS.mask(changed, may_manage=False),
                             obj={"application": f"admin/{application['name']}", "grantedScopes": scopes})
+
+
+async def authorization_answer(context: ApiContext, auth: AuthorizationRequest) -> dict[str, str]:
+    """What the authorization endpoint sends the signed-in user's browser back with: a code, tokens
+    (the implicit grant: an access token, no refresh token), or both (OIDC's hybrid flow)."""
+    types = auth.response_types
+    code = await issue_code_for(context, auth) if "code" in types else ""
+    answer = {"code": code} if code else {}
+    if types & {"token", "id_token"}:
+        started = await credentials.session_started_at(context.db, context.principal.session_token_hash)
+        issued = await credentials.issue_token(context.db, token_signer(context), application=auth.application,
+                                               user=context.principal.user, scope=auth.scope, nonce=auth.nonce,
+                                               auth_time=started or None, code=code)
+        if "token" in types:
+            answer.update(access_token=issued.access_token, token_type="Bearer", expires_in=str(issued.expires_in),
+                          scope=auth.scope)
+        if "id_token" in types:
+            answer["id_token"] = issued.id_token or ""
+    return answer
 
 
 async def issue_code_for(context: ApiContext, auth: AuthorizationRequest) -> str:

@@ -117,7 +117,7 @@ class TokenSigner:
 
     async def sign(
         self, application: dict[str, Any], user: dict[str, Any] | None, *, scope: str = "", nonce: str = "",
-        auth_time: int | None = None,
+        auth_time: int | None = None, code: str = "",
     ) -> SignedTokens:
         """An access and a refresh token for ``user`` (None: the application itself, as in
         client_credentials), and an ID token when the scope asks for ``openid``."""
@@ -141,6 +141,8 @@ class TokenSigner:
         if user is not None and "openid" in scope.split():
             id_claims = self._id_claims(application, user, nonce, now, access_hours, auth_time or now,
                                         at_hash(access, algorithm))
+            if code:  # an id_token beside a code, from the authorization endpoint (OIDC Core 3.3.2.11)
+                id_claims["c_hash"] = at_hash(code, algorithm)
             id_token = jwt.encode(header, id_claims, key)
         return SignedTokens(name, access, refresh, id_token, int(access_hours * 3600), int(refresh_hours * 3600))
 
@@ -239,10 +241,19 @@ class AuthorizationRequest:
     def prompt(self) -> str:
         return self.param("prompt")
 
+    @property
+    def response_types(self) -> frozenset[str]:
+        return frozenset(self.param("response_type", "responseType").split())
+
+    @property
+    def in_fragment(self) -> bool:
+        """Tokens in the answer travel in the fragment, which the browser keeps from servers and logs
+        (OAuth 2.0 Multiple Response Types 2.1); a plain code travels in the query."""
+        return bool(self.response_types & {"token", "id_token"}) and self.response_types in RESPONSE_TYPES
+
     def check(self) -> None:
         """What the client asked for, checked; a refusal goes back to the client's redirect URI."""
-        if self.param("response_type", "responseType") != "code":
-            raise AuthorizationRefused("unsupported_response_type", "response_type must be 'code'")
+        self._check_response_type()
         method = self.param("code_challenge_method") or ("S256" if self.code_challenge else "")
         if method and method != "S256":
             raise AuthorizationRefused("invalid_request", "code_challenge_method must be S256 (plain is refused)")
@@ -252,7 +263,30 @@ class AuthorizationRequest:
             raise AuthorizationRefused("invalid_request", f"prompt must be one of {', '.join(PROMPTS[1:])}")
 
 
+    def _check_response_type(self) -> None:
+        types = self.response_types
+        if types not in RESPONSE_TYPES:
+            raise AuthorizationRefused("unsupported_response_type", "response_type must be 'code', or one of "
+                                       "'token', 'id_token', 'id_token token', 'code id_token', 'code token', "
+                                       "'code id_token token' where the application allows the implicit grant")
+        if types == {"code"}:
+            return
+        if "implicit" not in (self.application.get("grantTypes") or []):
+            raise AuthorizationRefused("unauthorized_client", "this application does not allow the implicit grant "
+                                       "(add 'implicit' to its grantTypes), so tokens are not sent from here")
+        if self.param("response_mode") == "query":
+            raise AuthorizationRefused("invalid_request", "tokens are never sent in the query: leave response_mode "
+                                       "out, or use fragment")
+        if "id_token" in types and "openid" not in self.scope.split():
+            raise AuthorizationRefused("invalid_scope", "an id_token is issued for the openid scope only")
+        if "id_token" in types and not self.nonce:
+            raise AuthorizationRefused("invalid_request", "nonce is required when an id_token comes from the "
+                                       "authorization endpoint (OpenID Connect Core 3.2.2.1)")
+
+
 PROMPTS = ("", "login", "none", "consent", "select_account")
+RESPONSE_TYPES = frozenset(frozenset(t.split()) for t in (
+    "code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token"))
 
 
 def redirect_uri_allowed(application: dict[str, Any], uri: str) -> bool:
@@ -298,12 +332,15 @@ async def authorization_request(db: Any, params: Mapping[str, str]) -> Authoriza
 
 
 def redirect_to_client(request: AuthorizationRequest, **values: str) -> str:
-    """The client's redirect URI with ``values`` (and the state) added to its query."""
+    """The client's redirect URI with ``values`` (and the state) added to its query, or as its
+    fragment when the answer carries tokens."""
     parts = urlsplit(request.redirect_uri)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    query += [(k, v) for k, v in values.items() if v]
+    answer = [(k, v) for k, v in values.items() if v]
     if request.state:
-        query.append(("state", request.state))
+        answer.append(("state", request.state))
+    if request.in_fragment:
+        return urlunsplit(parts._replace(fragment=urlencode(answer)))
+    query = parse_qsl(parts.query, keep_blank_values=True) + answer
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
