@@ -107,7 +107,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OAuthError)
     async def oauth_error(request: Request, exc: OAuthError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Basic"} if exc.status_code == 401 else None
+        challenge = bearer_challenge(exc.description) if exc.error == "invalid_token" else "Basic"
+        headers = {"WWW-Authenticate": challenge} if exc.status_code == 401 else None
         body = {"error": exc.error, "error_description": exc.description}
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
 

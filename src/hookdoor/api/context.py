@@ -105,16 +105,19 @@ def _refuse_unstorable_query(request: Request) -> None:
 
 
 @contextlib.asynccontextmanager
-async def unit_of_work(request: Request, name: str) -> AsyncIterator[ApiContext]:
+async def unit_of_work(request: Request, name: str, *, resolve_caller: bool = True) -> AsyncIterator[ApiContext]:
     """One action named ``name``: its transaction, its caller and its event. The API's routes get it
-    through :func:`api_context`; the console opens it with the Casdoor action its form performs."""
+    through :func:`api_context`; the console opens it with the Casdoor action its form performs.
+    ``resolve_caller=False``: the route checks a credential of its own (its Bearer token is no access
+    token), and the caller stays anonymous."""
     state = request.app.state
     action = Action(name=name, request=request_facts(request))
     async with state.sessionmaker() as db:
         context = ApiContext(request=request, db=db, action=action, settings=state.settings)
         try:
             _refuse_unstorable_query(request)
-            action.principal = await resolve_principal(db, request)
+            if resolve_caller:
+                action.principal = await resolve_principal(db, request)
             yield context
             action.body = parsed_body(request)
             await _write_all(db, context.lasting_writes)
@@ -132,3 +135,12 @@ async def unit_of_work(request: Request, name: str) -> AsyncIterator[ApiContext]
 async def api_context(request: Request) -> AsyncIterator[ApiContext]:
     async with unit_of_work(request, action_name(request)) as context:
         yield context
+
+
+def context_of(name: str, *, resolve_caller: bool = True) -> Callable[[Request], AsyncIterator[ApiContext]]:
+    """A route's unit of work recorded as the action ``name`` rather than after its path (a route
+    whose path holds an id, or that performs another route's action)."""
+    async def named_context(request: Request) -> AsyncIterator[ApiContext]:
+        async with unit_of_work(request, name, resolve_caller=resolve_caller) as context:
+            yield context
+    return named_context

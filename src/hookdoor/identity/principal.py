@@ -67,13 +67,15 @@ def user_principal(
 
 
 def application_principal(application: dict[str, Any], access_token_name: str | None = None) -> Principal:
-    """An application acts as an admin of its own organization; the built-in one as a global admin."""
+    """An application acts as an admin of its own organization; the built-in one as a global admin.
+    A client that registered itself (RFC 7591) was made by nobody in particular: it is no admin."""
     organization = application.get("organization") or ""
+    trusted = not application.get("registrationAccessTokenHash")
     return Principal(
         kind="application",
         organization=organization,
         name=application["name"],
-        is_global_admin=organization == BUILT_IN_ORG,
-        is_org_admin=True,
+        is_global_admin=trusted and organization == BUILT_IN_ORG,
+        is_org_admin=trusted,
         access_token_name=access_token_name,
     )

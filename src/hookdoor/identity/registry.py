@@ -114,6 +114,9 @@ USER_AUTHORITY = Authority(
              "signupApplication", "registerType", "email", "emailVerified", "phone"),
 )
 APPLICATION_AUTHORITY = Authority(
+    # A client registered through RFC 7591 holds no admin rights, and its registration token's hash
+    # is the server's (oauth/registration.py).
+    issued=("registrationAccessTokenHash",),
     references=(Reference("cert", "cert", form="name", shared_ok=True),
                 Reference("providers", "provider", form="name", many=True, key="name", shared_ok=True)),
     guarded=("clientId", "clientSecret", "grantTypes", "redirectUris", "tokenFormat", "enablePassword",
@@ -134,7 +137,7 @@ KINDS: tuple[ResourceKind, ...] = (
         is_organization=True, readable_by_members=True,
         authority=Authority(
             references=(Reference("defaultApplication", "application", form="global-name"),),
-            guarded=("passwordType", "enableSoftDeletion", "mfaItems"),
+            guarded=("passwordType", "enableSoftDeletion", "mfaItems", "dcrPolicy"),
         ),
     ),
     _kind("group", "groups", schemas.Group, readable_by_members=True, authority=Authority(
@@ -152,7 +155,7 @@ KINDS: tuple[ResourceKind, ...] = (
     ),
     _kind(
         "application", "applications", schemas.Application,
-        secret_fields=("clientSecret",), lookup_columns=("clientId",),
+        secret_fields=("clientSecret",), hidden_fields=("registrationAccessTokenHash",), lookup_columns=("clientId",),
         organization_of=_org_from_field, globally_owned=True, authority=APPLICATION_AUTHORITY,
         readable_by_members=True, on_add="hookdoor.identity.credentials:prepare_new_application",
     ),

@@ -92,6 +92,15 @@ class Organization(CasdoorObject):
     enableSoftDeletion: bool = False
     mfaItems: list[Any] | None = None
     accountItems: list[Any] | None = None
+    # Whether anyone may register an OAuth client in this organization (RFC 7591): off unless "open".
+    dcrPolicy: str = ""
+
+    @field_validator("dcrPolicy")
+    @classmethod
+    def _known_policy(cls, policy: str) -> str:
+        if policy not in ("", "disabled", "open"):
+            raise ValueError("must be 'disabled' or 'open'")
+        return policy
 
 
 class Application(CasdoorObject):

@@ -39,6 +39,8 @@ def discovery(issuer: str, jwks_uri: str) -> dict[str, Any]:
         "revocation_endpoint": f"{issuer}/api/login/oauth/revoke",
         "jwks_uri": jwks_uri,
         "end_session_endpoint": f"{issuer}/api/logout",
+        # RFC 7591; it registers clients only in organizations whose dcrPolicy is "open".
+        "registration_endpoint": f"{issuer}/api/oauth/register",
         # The implicit and hybrid types only for applications whose grantTypes include "implicit".
         "response_types_supported": ["code", "token", "id_token", "id_token token", "code id_token", "code token",
                                      "code id_token token"],
@@ -46,7 +48,7 @@ def discovery(issuer: str, jwks_uri: str) -> dict[str, Any]:
         "grant_types_supported": GRANT_TYPES,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(keys.ALGORITHMS),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": SCOPES,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS,

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from hookdoor.api.context import ApiContext, api_context, unit_of_work
+from hookdoor.api.context import ApiContext, api_context, context_of, unit_of_work
 from hookdoor.api.envelope import form_or_json, json_object, ok
 from hookdoor.console.web import ConsoleRoute, acting, origin_of, read_form, render, viewing
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated, OAuthError
@@ -23,8 +23,9 @@ from hookdoor.identity import credentials
 from hookdoor.identity.account_endpoints import signed_in
 from hookdoor.identity.accounts import APPLICATIONS, USERS, Accounts
 from hookdoor.identity.principal import Principal
+from hookdoor.identity.registry import BUILT_IN_ORG
 from hookdoor.identity.repository import ObjectRepository
-from hookdoor.oauth import device
+from hookdoor.oauth import device, registration
 from hookdoor.oauth.service import (
     DEVICE_GRANT,
     SESSION_SCOPE,
@@ -269,6 +270,15 @@ async def _rotate(context: ApiContext, application: dict[str, Any], refresh: str
     return Grantee(token["organization"], token["user"], retired=token)
 
 
+def _check_grant_allowed(application: dict[str, Any], grant: str) -> None:
+    """An application that lists its grantTypes gets those (and the code grant, as in Casdoor); one that
+    lists none, any (Casdoor would allow it the code grant only, and its clients rely on more)."""
+    allowed = application.get("grantTypes") or []
+    if allowed and grant != "authorization_code" and grant not in allowed:
+        raise OAuthError("unauthorized_client", f"grant_type {grant} is not one of application "
+                         f"{application['name']!r}'s grantTypes ({', '.join(allowed)})")
+
+
 @router.post("/access_token")
 async def access_token(context: ApiContext = Context) -> dict[str, Any]:
     return await _token_response(context, await _parameters(context))
@@ -293,6 +303,7 @@ async def _token_response(context: ApiContext, form: dict[str, str]) -> dict[str
     if grant not in GRANTS:
         raise OAuthError("unsupported_grant_type", f"grant_type must be one of: {', '.join(GRANTS)}")
     client = await _client(context, form, grant)
+    _check_grant_allowed(client.application, grant)
     grantee = await _grantee(context, grant, form, client)
     subject = None
     if grantee.user:
@@ -506,3 +517,62 @@ async def device_decision(request: Request) -> Response:
         await device.decide(context.db, record, user, approve)
     return render(request, "device.html", record=None, application=None, user_code="",
                   done="approved" if approve else "denied")
+
+
+# ---- dynamic client registration (RFC 7591, RFC 7592) --------------------------------------------------
+
+def _registration_base(context: ApiContext) -> str:
+    return f"{issuer_of(context)}/api/oauth/register"
+
+
+async def _registered(context: ApiContext, client_id: str) -> dict[str, Any]:
+    return await registration.registered(context.db, client_id, context.request.headers.get("authorization", ""))
+
+
+def _note_client(context: ApiContext, application: dict[str, Any]) -> None:
+    context.action.concerns(obj=APPLICATIONS.mask(application, may_manage=False),
+                            organization=application.get("organization", ""))
+
+
+# The caller of these is whoever holds the registration's token, not an access token's holder.
+Registering = Depends(context_of("add-application", resolve_caller=False))
+Reading = Depends(context_of("get-application", resolve_caller=False))
+Updating = Depends(context_of("update-application", resolve_caller=False))
+Deleting = Depends(context_of("delete-application", resolve_caller=False))
+
+
+@user_router.post("/oauth/register", status_code=201)
+async def register_client(context: ApiContext = Registering) -> dict[str, Any]:
+    """A client registers itself in ``organization`` (default built-in), if that organization is open
+    to it; the answer holds its credentials and the token that manages its registration."""
+    body = await json_object(context.request)
+    organization = context.request.query_params.get("organization") or BUILT_IN_ORG
+    application, token = await registration.register(context.db, organization, body)
+    await credentials.prepare_new_application(context, application)
+    await ObjectRepository(context.db, APPLICATIONS).insert(APPLICATIONS.model.model_validate(application).model_dump())
+    _note_client(context, application)
+    return registration.client_information(application, _registration_base(context), token)
+
+
+@user_router.get("/oauth/register/{client_id}")
+async def read_client(client_id: str, context: ApiContext = Reading) -> dict[str, Any]:
+    application = await _registered(context, client_id)
+    _note_client(context, application)
+    return registration.client_information(application, _registration_base(context))
+
+
+@user_router.put("/oauth/register/{client_id}")
+async def update_client(client_id: str, context: ApiContext = Updating) -> dict[str, Any]:
+    application = await _registered(context, client_id)
+    changed = registration.updated(application, await json_object(context.request))
+    await ObjectRepository(context.db, APPLICATIONS).replace(changed["owner"], changed["name"], changed)
+    _note_client(context, changed)
+    return registration.client_information(changed, _registration_base(context))
+
+
+@user_router.delete("/oauth/register/{client_id}", status_code=204)
+async def delete_client(client_id: str, context: ApiContext = Deleting) -> Response:
+    application = await _registered(context, client_id)
+    await ObjectRepository(context.db, APPLICATIONS).delete(application["owner"], application["name"])
+    _note_client(context, application)
+    return Response(status_code=204)
