@@ -125,3 +125,22 @@ def test_the_consent_api_grants_and_revokes(client: Client, admin: Api) -> None:
         "application": f"admin/{other.application}", "grantedScopes": ["x"], "clientId": other.client_id,
         "redirectUri": CALLBACK})
     assert refused["status"] == "error"
+
+
+def test_casdoors_page_style_code_login_asks_for_consent_first(client: Client) -> None:
+    """Casdoor's sign-in page posts /api/login with type code; a scope not granted yet answers
+    {"required": true} with a session, and the page's grant-consent then gives the code."""
+    query = {"clientId": client.tenant.client_id, "responseType": "code", "redirectUri": CALLBACK,
+             "scope": "openid contacts.read", "state": "s2"}
+    page = Api(client.server.url)
+    body = {"type": "code", "organization": client.tenant.organization, "application": client.tenant.application,
+            "username": client.user, "password": PASSWORD}
+    asked = page.post("login", body, params=query)
+    assert asked["status"] == "ok" and asked["data"] == {"required": True}, asked
+    granted = page.post("grant-consent", {
+        "application": f"admin/{client.tenant.application}", "grantedScopes": ["contacts.read"],
+        "clientId": client.tenant.client_id, "responseType": "code", "redirectUri": CALLBACK,
+        "scope": query["scope"], "state": "s2"})
+    assert granted["status"] == "ok" and isinstance(granted["data"], str), granted
+    again = Api(client.server.url).post("login", body, params=query)
+    assert again["status"] == "ok" and isinstance(again["data"], str), "granted: the code comes at once"

@@ -49,11 +49,14 @@ async def signed_in(accounts: Accounts, login_type: str, user: dict[str, Any], a
     if login_type == "token":
         token = await accounts.issue_token(user, application)
         return ok(token.access_token, token.refresh_token)
-    if login_type == "code":
-        return ok(await accounts.issue_code(user, application, context.request.query_params))
+    query = context.request.query_params
+    if login_type == "code" and not await accounts.consent_required(user, application, query):
+        return ok(await accounts.issue_code(user, application, query))
+    # A session, for the console or for the consent page to ask the user first (as Casdoor answers
+    # {"required": true} and lets its page call grant-consent, which gives the code).
     session = await accounts.open_session(user, application)
     with_session_cookie(response, session.token, context.settings)
-    return ok(f"{user['owner']}/{user['name']}")
+    return ok({"required": True}) if login_type == "code" else ok(f"{user['owner']}/{user['name']}")
 
 
 async def _logout(response: Response, context: ApiContext) -> dict[str, Any] | Response:

@@ -19,7 +19,13 @@ from hookdoor.identity.registry import GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ObjectRepository, StoredObject
 from hookdoor.identity.schemas import EMAIL_PATTERN, NAME_PATTERN
 from hookdoor.identity.service import MASKED
-from hookdoor.oauth.service import AuthorizationRefused, authorization_request, token_signer
+from hookdoor.oauth.service import (
+    AuthorizationRefused,
+    AuthorizationRequest,
+    authorization_request,
+    scopes_to_consent,
+    token_signer,
+)
 
 USERS = kind("user")
 APPLICATIONS = kind("application")
@@ -176,7 +182,15 @@ class Accounts:
             grant=grant,
         )
 
-    async def _code_grant(self, application: dict[str, Any], query: Mapping[str, str]) -> credentials.CodeGrant:
+    async def consent_required(self, user: dict[str, Any], application: dict[str, Any],
+                               query: Mapping[str, str]) -> bool:
+        """Does the authorization request in the query ask for scopes the user has not granted yet?"""
+        if not (query.get("clientId") or query.get("client_id")):
+            return False
+        auth = await self._checked_request(application, query)
+        return bool(scopes_to_consent(user, auth.application, auth.scope, auth.prompt))
+
+    async def _checked_request(self, application: dict[str, Any], query: Mapping[str, str]) -> AuthorizationRequest:
         auth = await authorization_request(self.context.db, query)
         try:
             auth.check()
@@ -185,6 +199,10 @@ class Accounts:
         if auth.application["name"] != application["name"]:
             raise BadRequest(f"invalid parameter clientId: it is application {auth.application['name']!r}'s, "
                              f"not {application['name']!r}'s")
+        return auth
+
+    async def _code_grant(self, application: dict[str, Any], query: Mapping[str, str]) -> credentials.CodeGrant:
+        auth = await self._checked_request(application, query)
         return credentials.CodeGrant(scope=auth.scope, nonce=auth.nonce, code_challenge=auth.code_challenge,
                                      redirect_uri=auth.redirect_uri, auth_time=int(time.time()))
 
