@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -414,3 +415,43 @@ def test_a_refused_bearer_token_is_answered_as_rfc_6750_says(client: Client) -> 
                            headers={"Authorization": "Bearer not-a-token"})
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
+def test_a_refresh_token_used_twice_at_once_rotates_once_and_revokes_the_family(server: ServerProcess,
+                                                                                 admin: Api) -> None:
+    """Two refreshes racing with the same token: one wins, the other is a reuse, and the token the
+    winner got is revoked with it (on PostgreSQL the two really run at once)."""
+    client = new_client(server, admin, redirectUris=[CALLBACK])
+    token_endpoint = client.config["token_endpoint"]
+    for _ in range(5):
+        first = requests.post(token_endpoint, timeout=30, data={
+            "grant_type": "password", "username": client.user, "password": PASSWORD,
+            "client_id": client.tenant.client_id, "client_secret": client.tenant.client_secret}).json()
+        form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+                "client_id": client.tenant.client_id, "client_secret": client.tenant.client_secret}
+        with ThreadPoolExecutor(2) as pool:
+            sent = [pool.submit(requests.post, token_endpoint, data=form, timeout=30) for _ in range(2)]
+            answers = [future.result() for future in sent]
+        codes = sorted(a.status_code for a in answers)
+        assert codes in ([200, 400], [400, 400]), [a.text for a in answers]
+        won = [a.json() for a in answers if a.status_code == 200]
+        for tokens in won:
+            account = requests.get(f"{server.url}/api/get-account", timeout=30,
+                                   headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
+            assert account["status"] == "error", "the winner's token is revoked with its family"
+
+
+def test_a_code_exchanged_twice_at_once_gives_tokens_once(client: Client) -> None:
+    for _ in range(3):
+        session = client.session()
+        url, _, verifier = _authorization(client, session)
+        code = _query(Browser(client).authorize(url))["code"]
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, "code_verifier": verifier,
+                "client_id": client.tenant.client_id, "client_secret": client.tenant.client_secret}
+        with ThreadPoolExecutor(2) as pool:
+            token_endpoint = client.config["token_endpoint"]
+            sent = [pool.submit(requests.post, token_endpoint, data=form, timeout=30) for _ in range(2)]
+            answers = [future.result() for future in sent]
+        assert sorted(a.status_code for a in answers) == [200, 400], [a.text for a in answers]
+        refused = next(a for a in answers if a.status_code == 400).json()
+        assert refused["error"] == "invalid_grant" and "already used" in refused["error_description"]

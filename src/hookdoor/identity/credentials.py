@@ -200,6 +200,10 @@ async def redeem_code(db: AsyncSession, code: str, application: str) -> dict[str
     if stored.private["expires_at"] is None or stored.private["expires_at"] <= utcnow():
         await repository.delete(stored.data["owner"], stored.data["name"])
         return None
+    if not await repository.claim(stored.data["owner"], stored.data["name"], "expires_at"):
+        # Another exchange of this code got there first (and has committed by now): a reuse.
+        winner = await repository.get(stored.data["owner"], stored.data["name"])
+        raise CodeReused((winner or {}).get("issuedToken") or "")
     used = {**stored.data, "codeIsUsed": True}
     await repository.replace(used["owner"], used["name"], used)
     return used
@@ -228,7 +232,10 @@ async def rotate_refresh(db: AsyncSession, refresh: str, application: str) -> di
         return None
     if stored.data.get("rotatedTo"):
         raise RefreshReused(stored.data["rotatedTo"])
-    await repository.replace(stored.data["owner"], stored.data["name"], stored.data, {"access_token_hash": None})
+    if not await repository.claim(stored.data["owner"], stored.data["name"], "access_token_hash"):
+        # A concurrent refresh with the same token rotated it first: a reuse, as if it came later.
+        winner = await repository.get(stored.data["owner"], stored.data["name"])
+        raise RefreshReused((winner or {}).get("rotatedTo") or "")
     return stored.data
 
 

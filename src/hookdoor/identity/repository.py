@@ -16,6 +16,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    null,
     select,
     update,
 )
@@ -89,6 +90,11 @@ def _insert_statement(table: Table, columns: tuple[str, ...]) -> DirectStatement
 def _replace_statement(table: Table, columns: tuple[str, ...]) -> DirectStatement:
     """UPDATE of the given columns of the row named by :key_owner/:key_name."""
     return DirectStatement(update(table).where(_is_key(table)), columns)
+
+
+@functools.cache
+def _claim_statement(table: Table, column: str) -> DirectStatement:
+    return DirectStatement(update(table).where(_is_key(table), table.c[column].is_not(None)).values({column: null()}))
 
 
 @functools.cache
@@ -191,6 +197,13 @@ class ObjectRepository:
         row = {**self._row(data), **(private or {})}
         statement = _replace_statement(self.table, tuple(row))
         return await statement.execute(self.session, {**row, **_key(owner, name)}) > 0
+
+    async def claim(self, owner: str, name: str, column: str) -> bool:
+        """Clear the private ``column`` of ``owner/name`` if it is still set; True for the one caller
+        that did. Two transactions racing for a one-time credential both read it as unused; only one
+        of them gets this row (PostgreSQL makes the second wait for the first and then finds nothing)."""
+        statement = _claim_statement(self.table, column)
+        return await statement.execute(self.session, _key(owner, name)) > 0
 
     async def delete(self, owner: str, name: str) -> bool:
         return await self.statements.delete.execute(self.session, _key(owner, name)) > 0
