@@ -156,6 +156,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     _install_error_handlers(app)
     app.include_router(system_endpoints.router)
     app.include_router(account_endpoints.router)
+    app.include_router(oauth.lifecycle)
     app.include_router(oauth.router)
     app.include_router(discovery.router)
     app.include_router(oauth.authorize_router)

@@ -25,6 +25,9 @@ def _private_columns(table_name: str) -> tuple[Column, ...]:
             Column("refresh_token_hash", String(64), nullable=True, index=True),
             Column("code_hash", String(64), nullable=True, index=True),
             Column("expires_at", UTCDateTime, nullable=True),
+            # When the refresh token stops working (it may outlive its access token); rows are purged
+            # once both have expired (oauth/repository.py).
+            Column("refresh_expires_at", UTCDateTime, nullable=True),
         )
     return ()
 

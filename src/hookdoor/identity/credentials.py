@@ -136,6 +136,7 @@ async def issue_token(
             "access_token_hash": hash_token(signed.access_token),
             "refresh_token_hash": hash_token(signed.refresh_token),
             "expires_at": utcnow() + timedelta(seconds=signed.expires_in),
+            "refresh_expires_at": utcnow() + timedelta(seconds=signed.refresh_expires_in),
         },
     )
     return IssuedToken(token["name"], signed.access_token, signed.refresh_token, signed.expires_in, token,
@@ -232,6 +233,9 @@ async def rotate_refresh(db: AsyncSession, refresh: str, application: str) -> di
         return None
     if stored.data.get("rotatedTo"):
         raise RefreshReused(stored.data["rotatedTo"])
+    expires = stored.private.get("refresh_expires_at") or stored.private.get("expires_at")
+    if expires is None or expires <= utcnow():
+        return None
     if not await repository.claim(stored.data["owner"], stored.data["name"], "access_token_hash"):
         # A concurrent refresh with the same token rotated it first: a reuse, as if it came later.
         winner = await repository.get(stored.data["owner"], stored.data["name"])

@@ -7,17 +7,21 @@ envelope. The authorization endpoint never redirects to a redirect URI the appli
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hookdoor.api.context import ApiContext, api_context, context_of, unit_of_work
 from hookdoor.api.envelope import form_or_json, json_object, ok
 from hookdoor.console.web import ConsoleRoute, acting, origin_of, read_form, render, viewing
+from hookdoor.db.types import utcnow
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated, OAuthError
 from hookdoor.identity import credentials
 from hookdoor.identity.account_endpoints import signed_in
@@ -26,6 +30,7 @@ from hookdoor.identity.principal import Principal
 from hookdoor.identity.registry import BUILT_IN_ORG
 from hookdoor.identity.repository import ObjectRepository
 from hookdoor.oauth import device, registration
+from hookdoor.oauth.repository import purge_retired_tokens
 from hookdoor.oauth.service import (
     DEVICE_GRANT,
     SESSION_SCOPE,
@@ -44,7 +49,31 @@ from hookdoor.oauth.service import (
     userinfo_claims,
     with_consent,
 )
+from hookdoor.runtime import in_background
 
+log = logging.getLogger(__name__)
+PURGE_EVERY_SECONDS = 3600.0
+
+
+async def _purge_loop(app: FastAPI) -> None:
+    while True:
+        try:
+            async with app.state.sessionmaker() as db:
+                removed = await purge_retired_tokens(db, utcnow())
+                await db.commit()
+            if removed:
+                log.info("purged %d retired tokens", removed)
+        except Exception:
+            log.exception("could not purge retired tokens; will try again")
+        await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+
+def _purging(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
+    return in_background(_purge_loop(app), "hookdoor-token-purge")
+
+
+# Its lifespan runs inside the app's own, after the migrations.
+lifecycle = APIRouter(lifespan=_purging)
 router = APIRouter(prefix="/api/login/oauth", tags=["oauth"])
 user_router = APIRouter(prefix="/api", tags=["oauth"])
 authorize_router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)

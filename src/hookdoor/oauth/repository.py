@@ -4,12 +4,14 @@ pending device authorizations."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_, delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hookdoor.db.types import utcnow
+from hookdoor.db.tables import KIND_TABLES
+from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.identity.registry import GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
 
@@ -71,6 +73,25 @@ class DeviceAuthorizations:
 
     async def remove(self, record: dict[str, Any]) -> None:
         await self.tokens.delete(record["owner"], record["name"])
+
+
+# A retired token is kept a day past its last expiry: a reused refresh token or code is recognised as
+# a reuse (and its family revoked) rather than as unknown for that long.
+RETIRED_KEPT = timedelta(days=1)
+
+
+async def purge_retired_tokens(db: AsyncSession, now: datetime) -> int:
+    """Forget token objects nobody can use any more: tokens whose access and refresh tokens have both
+    expired, device requests past their lifetime, and codes used or expired, a day later. Token
+    objects an administrator added (no expiry, no code) are never purged."""
+    tokens = KIND_TABLES["token"]
+    cutoff = now - RETIRED_KEPT
+    expired = and_(tokens.c.expires_at < cutoff,
+                   or_(tokens.c.refresh_expires_at.is_(None), tokens.c.refresh_expires_at < cutoff))
+    used_code = and_(tokens.c.expires_at.is_(None), tokens.c.code_hash.is_not(None),
+                     tokens.c.created_time < rfc3339(cutoff))
+    result = await db.execute(delete(tokens).where(or_(expired, used_code)))
+    return result.rowcount or 0
 
 
 def _sha256(value: str) -> str:
