@@ -455,3 +455,38 @@ def test_a_code_exchanged_twice_at_once_gives_tokens_once(client: Client) -> Non
         assert sorted(a.status_code for a in answers) == [200, 400], [a.text for a in answers]
         refused = next(a for a in answers if a.status_code == 400).json()
         assert refused["error"] == "invalid_grant" and "already used" in refused["error_description"]
+
+
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+def test_token_exchange_narrows_a_live_access_token(client: Client) -> None:
+    """RFC 8693, as Casdoor offers it: the client trades a user's access token for a new one, of the
+    same or a narrower scope; a refresh token, a revoked token or a wider scope is refused."""
+    session = client.session()
+    url, _, verifier = _authorization(client, session)
+    first = session.fetch_token(client.config["token_endpoint"], authorization_response=Browser(client).authorize(url),
+                                code_verifier=verifier)
+    secret = {"client_id": client.tenant.client_id, "client_secret": client.tenant.client_secret}
+
+    def exchange(subject: str, **extra: str) -> requests.Response:
+        return requests.post(client.config["token_endpoint"], timeout=30, data={
+            "grant_type": TOKEN_EXCHANGE, "subject_token": subject, **secret, **extra})
+
+    narrowed = exchange(first["access_token"], scope="openid")
+    assert narrowed.status_code == 200, narrowed.text
+    assert narrowed.json()["scope"] == "openid"
+    assert narrowed.json()["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
+    account = requests.get(f"{client.server.url}/api/get-account", timeout=30,
+                           headers={"Authorization": f"Bearer {narrowed.json()['access_token']}"}).json()
+    assert account["data"]["name"] == client.user
+
+    wider = exchange(first["access_token"], scope="openid profile email")
+    assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
+    assert exchange(first["refresh_token"]).json()["error"] == "invalid_grant"
+    assert exchange(first["access_token"], subject_token_type="urn:ietf:params:oauth:token-type:id_token").json()[
+        "error"] == "invalid_request"
+    revoke = requests.post(f"{client.server.url}/api/login/oauth/revoke", timeout=30,
+                           data={"token": first["access_token"], **secret})
+    assert revoke.status_code == 200
+    assert exchange(first["access_token"]).json()["error"] == "invalid_grant", "a revoked token is no grant"

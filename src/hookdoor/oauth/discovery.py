@@ -23,7 +23,7 @@ Context = Depends(api_context, scope="function")
 SCOPES = ["openid", "email", "profile", "address", "phone", "offline_access"]
 # What a client may ask for today; each entry is served (see docs/casdoor-compatibility.md).
 GRANT_TYPES = ["authorization_code", "implicit", "password", "client_credentials", "refresh_token",
-               "urn:ietf:params:oauth:grant-type:device_code"]
+               "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"]
 CLAIMS = ["iss", "sub", "aud", "iat", "exp", "nbf", "jti", "azp", "nonce", "at_hash", "c_hash", "auth_time", "owner",
           "name", "preferred_username", "id", "displayName", "avatar", "email", "email_verified", "phone",
           "type", "isAdmin", "groups", "tag", "scope", "tokenType"]

@@ -32,12 +32,15 @@ from hookdoor.identity.repository import ObjectRepository
 from hookdoor.oauth import device, registration
 from hookdoor.oauth.repository import purge_retired_tokens
 from hookdoor.oauth.service import (
+    ACCESS_TOKEN_TYPE,
     DEVICE_GRANT,
     SESSION_SCOPE,
+    TOKEN_EXCHANGE,
     AuthorizationRefused,
     AuthorizationRequest,
     allows_device_login,
     authorization_request,
+    exchanged_subject,
     introspection,
     issuer_of,
     laravel_user,
@@ -78,7 +81,7 @@ router = APIRouter(prefix="/api/login/oauth", tags=["oauth"])
 user_router = APIRouter(prefix="/api", tags=["oauth"])
 authorize_router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Context = Depends(api_context, scope="function")
-GRANTS = ("authorization_code", "password", "client_credentials", "refresh_token", DEVICE_GRANT)
+GRANTS = ("authorization_code", "password", "client_credentials", "refresh_token", DEVICE_GRANT, TOKEN_EXCHANGE)
 
 
 # ---- the authorization endpoint ---------------------------------------------------------------
@@ -231,6 +234,7 @@ class Grantee:
     code_token: dict[str, Any] | None = None
     retired: dict[str, Any] | None = None  # the token a refresh rotated out
     device: dict[str, Any] | None = None  # the device authorization the user approved
+    scope: str = ""  # the scope a token exchange settled on
 
 
 async def _exchange_code(context: ApiContext, client: Client, form: dict[str, str]) -> Grantee:
@@ -276,6 +280,10 @@ async def _grantee(context: ApiContext, grant: str, form: dict[str, str], client
         return Grantee(stored.data["owner"], stored.data["name"])
     if grant == "authorization_code":
         return await _exchange_code(context, client, form)
+    if grant == TOKEN_EXCHANGE:
+        subject = await exchanged_subject(context.db, application, form.get("subject_token", ""),
+                                          form.get("subject_token_type", ""), form.get("scope", ""))
+        return Grantee(subject.organization, subject.user, scope=subject.scope)
     if grant == DEVICE_GRANT:
         record = await device.poll(context, application, form.get("device_code", ""))
         return Grantee(record["organization"], record["user"], code_token=None, retired=None,
@@ -341,7 +349,7 @@ async def _token_response(context: ApiContext, form: dict[str, str]) -> dict[str
             raise OAuthError("invalid_grant", "the user no longer exists or is forbidden")
         context.action.concerns(subject=USERS.mask(subject, may_manage=False))
     earlier = grantee.code_token or grantee.retired or grantee.device or {}
-    scope = earlier.get("scope") or form.get("scope", "")
+    scope = grantee.scope or earlier.get("scope") or form.get("scope", "")
     issued = await credentials.issue_token(
         context.db, token_signer(context), application=client.application, user=subject, scope=scope,
         nonce=grantee.nonce if grantee.code_token else form.get("nonce", ""),
@@ -355,6 +363,8 @@ async def _token_response(context: ApiContext, form: dict[str, str]) -> dict[str
         "access_token": issued.access_token, "refresh_token": issued.refresh_token, "token_type": "Bearer",
         "expires_in": issued.expires_in, "scope": scope,
     }
+    if grant == TOKEN_EXCHANGE:
+        answer["issued_token_type"] = ACCESS_TOKEN_TYPE
     return {**answer, "id_token": issued.id_token} if issued.id_token else answer
 
 
