@@ -122,6 +122,7 @@ def test_a_model_that_does_not_parse_is_refused_naming_its_section(admin: Api, t
         RBAC_MODEL.replace("r.act == p.act", "r.act == p.action"): "[matchers] m uses p.action",
         RBAC_MODEL.replace("some(where (p.eft == allow))", "most(where (p.eft == allow))"): "[policy_effect]",
         RBAC_MODEL.replace("g = _, _", "g = a, b"): "[role_definition]",
+        RBAC_MODEL.replace("r.act == p.act", "true"): "[matchers] m uses 'true'",
         RBAC_MODEL.replace("[policy_definition]", "[policy_defs]"): "[policy_defs]",
         "": "must not be empty",
     }

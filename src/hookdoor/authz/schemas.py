@@ -12,6 +12,7 @@ from typing import Any
 import casbin
 from casbin import model as casbin_model
 from casbin import util
+from casbin.model import FunctionMap
 
 from hookdoor.errors import BadRequest
 
@@ -25,6 +26,7 @@ SECTIONS = {
 REQUIRED_SECTIONS = ("request_definition", "policy_definition", "policy_effect", "matchers")
 _SECTION_LINE = re.compile(r"^\[(?P<name>[^\]]*)\]$")
 _ASSIGNMENT = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*)$")
+_MATCHER_FUNCTIONS = tuple(FunctionMap.load_function_map().get_functions())
 _TOKEN = re.compile(r"\b(?P<kind>[rp][0-9]*)_(?P<field>[A-Za-z0-9_]+)")
 
 
@@ -243,9 +245,10 @@ def _check_matchers(sections: dict[str, dict[str, str]], tokens: dict[str, list[
     for key, value in sections["matchers"].items():
         rewritten = _as_python(value)
         try:
-            ast.parse(rewritten, mode="eval")
+            tree = ast.parse(rewritten, mode="eval")
         except SyntaxError as exc:
             raise ModelProblem("matchers", f"{key} is not a valid expression: {exc.msg}") from None
+        _check_names(key, tree, sections)
         for match in _TOKEN.finditer(rewritten):
             kind, field = match["kind"], match["field"]
             if kind not in tokens:
@@ -253,6 +256,16 @@ def _check_matchers(sections: dict[str, dict[str, str]], tokens: dict[str, list[
             if field not in tokens[kind] and not (kind.startswith("p") and field == "eft"):
                 raise ModelProblem("matchers", f"{key} uses {kind}.{field}, but {kind} defines only "
                                                + ", ".join(tokens[kind]))
+
+
+def _check_names(key: str, tree: ast.AST, sections: dict[str, dict[str, str]]) -> None:
+    """Every bare name is a request or policy token, a role definition or one of pycasbin's functions:
+    anything else (``true``, a typo) would fail every enforce."""
+    known = set(_MATCHER_FUNCTIONS) | set(sections.get("role_definition", {})) | {"eval", "True", "False", "None"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not _TOKEN.fullmatch(node.id) and node.id not in known:
+            raise ModelProblem("matchers", f"{key} uses {node.id!r}, which is neither a request or policy field "
+                                           "nor a function Casbin knows")
 
 
 def _as_python(matcher: str) -> str:
