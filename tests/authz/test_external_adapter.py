@@ -48,7 +48,8 @@ def _rows(database: str, table: str) -> list[tuple[str, ...]]:
 
 def _refresh(admin: Api) -> None:
     t = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ok(admin.post("refresh-engines", params={"t": t, "m": hashlib.sha256(f"casbin-editor-v1|{t}".encode()).hexdigest()}))
+    m = hashlib.sha256(f"casbin-editor-v1|{t}".encode()).hexdigest()
+    ok(admin.post("refresh-engines", params={"t": t, "m": m}))
 
 
 def test_policies_live_in_the_external_mariadb_table(admin: Api, tenant: Tenant, mariadb_database: str) -> None:
