@@ -142,7 +142,6 @@ async def add_policy(request: Request, context: ApiContext = Context, id: str = 
     service = AuthzService(context)
     enforcer = await service.enforcer(_required(id), "change the policies of enforcers")
     changed = await service.add_policy(enforcer, rule)
-    context.action.concerns(obj={"enforcer": _required(id), "policy": rule.as_casdoor()})
     return affected(changed)
 
 
@@ -152,8 +151,6 @@ async def update_policy(request: Request, context: ApiContext = Context, id: str
     service = AuthzService(context)
     enforcer = await service.enforcer(_required(id), "change the policies of enforcers")
     changed = await service.update_policy(enforcer, old, new)
-    context.action.concerns(obj={"enforcer": _required(id), "oldPolicy": old.as_casdoor(),
-                                 "policy": new.as_casdoor()})
     return affected(changed)
 
 
@@ -163,7 +160,6 @@ async def remove_policy(request: Request, context: ApiContext = Context, id: str
     service = AuthzService(context)
     enforcer = await service.enforcer(_required(id), "change the policies of enforcers")
     changed = await service.remove_policy(enforcer, rule)
-    context.action.concerns(obj={"enforcer": _required(id), "policy": rule.as_casdoor()})
     return affected(changed)
 
 

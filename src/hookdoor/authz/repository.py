@@ -136,7 +136,9 @@ class ExternalDatabase:
             raise BadRequest(f"invalid field databaseType: {database_type!r} is not supported; use one of "
                              + ", ".join(sorted(EXTERNAL_DRIVERS)))
         port = adapter.get("port") or (5432 if driver.startswith("postgresql") else 3306)
-        if not isinstance(port, int) or not 0 < port < 65536:
+        if isinstance(port, str) and port.strip().isdigit():
+            port = int(port)  # as the console's form sends it
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
             raise BadRequest("invalid field port: must be a TCP port number")
         if not adapter.get("database"):
             raise BadRequest("invalid field database: the external database's name is required")

@@ -136,19 +136,26 @@ class AuthzService:
         for index, rule in enumerate(rules):
             engines.fitted(engine.enforcer, rule, "body" if len(rules) == 1 else f"body[{index}]")
 
+    def _record(self, enforcer: dict[str, Any], rule: PolicyRule, old: PolicyRule | None = None) -> None:
+        change = {"enforcer": object_id(enforcer), "policy": rule.as_casdoor()}
+        self.context.action.concerns(obj={**change, "oldPolicy": old.as_casdoor()} if old else change)
+
     async def add_policy(self, enforcer: dict[str, Any], rule: PolicyRule) -> bool:
+        self._record(enforcer, rule)
         await self._checked(enforcer, rule)
         changed = await (await self._store(enforcer)).add(rule)
         await self._changed(changed)
         return changed
 
     async def update_policy(self, enforcer: dict[str, Any], old: PolicyRule, new: PolicyRule) -> bool:
+        self._record(enforcer, new, old)
         await self._checked(enforcer, old, new)
         changed = await (await self._store(enforcer)).replace(old, new)
         await self._changed(changed)
         return changed
 
     async def remove_policy(self, enforcer: dict[str, Any], rule: PolicyRule) -> bool:
+        self._record(enforcer, rule)
         changed = await (await self._store(enforcer)).remove(rule)
         await self._changed(changed)
         return changed

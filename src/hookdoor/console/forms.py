@@ -16,7 +16,7 @@ from hookdoor.identity.registry import GLOBAL_OWNER, ResourceKind, kind
 class Field:
     name: str
     label: str
-    type: str = "text"  # text, email, url, password, textarea, lines, checkbox, select, organization
+    type: str = "text"  # text, email, url, password, textarea, code, lines, checkbox, select, organization
     help: str = ""
     choices: tuple[str, ...] = ()
     on_edit: bool = True  # shown when editing
@@ -109,6 +109,32 @@ PAGES: dict[str, KindPage] = {
              Field("actions", "Actions", "lines", help="One per line, e.g. Read, Write."),
              Field("effect", "Effect", "select", choices=("Allow", "Deny")), ENABLED),
             (("owner", "Organization"), ("displayName", "Display name"), ("effect", "Effect")),
+        ),
+        KindPage(
+            kind("model"), "Models",
+            (ORGANIZATION_OWNER, NAME, DISPLAY_NAME, DESCRIPTION,
+             Field("modelText", "Model text", "code", required=True,
+                   help="Casbin model: [request_definition], [policy_definition], optional [role_definition], "
+                        "[policy_effect], [matchers]. Checked when saved.")),
+            (("owner", "Organization"), ("displayName", "Display name"), ("description", "Description")),
+        ),
+        KindPage(
+            kind("adapter"), "Adapters",
+            (ORGANIZATION_OWNER, NAME, Field("table", "Table", help="Default casbin_rule."),
+             Field("useSameDb", "Keep the rules in Hookdoor's database", "checkbox"),
+             Field("databaseType", "External database", "select", choices=("", "mysql", "postgres"),
+                   help="Leave empty (or tick the box above) to keep the rules in Hookdoor's database."),
+             Field("host", "Host"), Field("port", "Port"), Field("user", "User"),
+             Field("password", "Password", "password", help="Leave empty to keep the stored password."),
+             Field("database", "Database")),
+            (("owner", "Organization"), ("databaseType", "Database"), ("table", "Table")),
+        ),
+        KindPage(
+            kind("enforcer"), "Enforcers",
+            (ORGANIZATION_OWNER, NAME, DISPLAY_NAME, DESCRIPTION,
+             Field("model", "Model", required=True, help="The model's owner/name."),
+             Field("adapter", "Adapter", required=True, help="The adapter's owner/name.")),
+            (("owner", "Organization"), ("model", "Model"), ("adapter", "Adapter")),
         ),
     )
 }
