@@ -11,6 +11,8 @@ next request, at the cost of one primary-key read.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -25,9 +27,21 @@ CAPACITY = 256  # enforcers kept per process; the least recently used goes first
 
 
 @dataclass(frozen=True)
+class PolicyIndex:
+    """The ``p`` rules by the value of one field the matcher requires to equal a request field
+    (a top-level ``r.obj == p.obj`` conjunct): only those rules can match a request, so only those
+    are evaluated. pycasbin evaluates the matcher once per rule, ~2.5 µs each: 25 ms for 10,000."""
+
+    request_position: int
+    by_value: dict[str, list[list[str]]]
+    size: int
+
+
+@dataclass(frozen=True)
 class Engine:
     enforcer: casbin.Enforcer
     label: str  # Casdoor's data2 entry: "model/adapter"
+    index: PolicyIndex | None = None
 
 
 class EngineCache:
@@ -83,6 +97,16 @@ def fitted(enforcer: casbin.Enforcer, rule: PolicyRule, where: str = "policy") -
     return list(rule.values) + [""] * (fields - len(rule.values))
 
 
+@functools.lru_cache(maxsize=64)
+def model_only(model_text: str) -> casbin.Enforcer:
+    """An enforcer with no rules: what a new rule is checked against (building one with every rule
+    for each add-policy would cost a full load)."""
+    try:
+        return casbin.Enforcer(model_from_text(model_text))
+    except RuntimeError as exc:
+        raise BadRequest(f"the model does not load: {exc}") from None
+
+
 def build(model_text: str, rules: list[PolicyRule], label: str) -> Engine:
     """An enforcer holding ``rules``, its role links built once."""
     try:
@@ -96,13 +120,81 @@ def build(model_text: str, rules: list[PolicyRule], label: str) -> Engine:
                                                                          f"{', '.join(rule.values)}"))
     enforcer.build_role_links()
     enforcer.enable_auto_build_role_links(True)
-    return Engine(enforcer, label)
+    return Engine(enforcer, label, policy_index(enforcer))
+
+
+def _conjuncts(matcher: str) -> list[str]:
+    """The matcher's top-level ``&&`` terms; none when a top-level ``||`` makes every term optional."""
+    terms, depth, start, index = [], 0, 0, 0
+    while index < len(matcher):
+        char = matcher[index]
+        depth += char == "("
+        depth -= char == ")"
+        if depth == 0 and matcher.startswith("||", index):
+            return []
+        if depth == 0 and matcher.startswith("&&", index):
+            terms.append(matcher[start:index])
+            start = index + 2
+        index += 1
+    return [*terms, matcher[start:]]
+
+
+_EQUALITY = re.compile(r"^\s*(?:r_(?P<r1>\w+)\s*==\s*p_(?P<p1>\w+)|p_(?P<p2>\w+)\s*==\s*r_(?P<r2>\w+))\s*$")
+
+
+def policy_index(enforcer: casbin.Enforcer) -> PolicyIndex | None:
+    """The most selective equality the matcher requires, indexed; None when it requires none."""
+    model = enforcer.get_model().model
+    if "p" not in model.get("p", {}) or "m" not in model.get("m", {}) or "r" not in model.get("r", {}):
+        return None
+    assertion, request_tokens = model["p"]["p"], model["r"]["r"].tokens
+    rules = assertion.policy
+    best: PolicyIndex | None = None
+    for term in _conjuncts(model["m"]["m"].value):
+        if (match := _EQUALITY.match(term)) is None:
+            continue
+        r_field, p_field = match["r1"] or match["r2"], match["p1"] or match["p2"]
+        if f"r_{r_field}" not in request_tokens or f"p_{p_field}" not in assertion.tokens:
+            continue
+        position = assertion.tokens.index(f"p_{p_field}")
+        by_value: dict[str, list[list[str]]] = {}
+        for rule in rules:
+            by_value.setdefault(rule[position], []).append(rule)
+        if best is None or len(by_value) > len(best.by_value):
+            best = PolicyIndex(request_tokens.index(f"r_{r_field}"), by_value, len(rules))
+    return best if best is not None and best.size else None
+
+
+def _candidates(engine: Engine, values: list[object]) -> list[list[str]] | None:
+    index = engine.index
+    request_size = len(engine.enforcer.get_model().model["r"]["r"].tokens)
+    if index is None or len(values) != request_size or not isinstance(values[index.request_position], str):
+        return None
+    found = index.by_value.get(values[index.request_position])  # type: ignore[arg-type]
+    if found:
+        return found
+    # No rule can match. One rule that fails the equality keeps pycasbin on its normal path (with no
+    # rules at all it evaluates the matcher once against empty policy fields).
+    return [engine.enforcer.get_model().model["p"]["p"].policy[0]]
+
+
+def _enforce_ex(engine: Engine, values: list[object]) -> tuple[bool, list[str]]:
+    candidates = _candidates(engine, values)
+    if candidates is None:
+        return engine.enforcer.enforce_ex(*values)
+    assertion = engine.enforcer.get_model().model["p"]["p"]
+    every = assertion.policy
+    assertion.policy = candidates  # enforce_ex never awaits: no other request sees the narrowed list
+    try:
+        return engine.enforcer.enforce_ex(*values)
+    finally:
+        assertion.policy = every
 
 
 def enforce(engine: Engine, values: list[object]) -> tuple[bool, list[str]]:
     """The decision and the policy that decided it (empty when none matched)."""
     try:
-        allowed, explain = engine.enforcer.enforce_ex(*values)
+        allowed, explain = _enforce_ex(engine, values)
     except (RuntimeError, SyntaxError, AttributeError, TypeError, KeyError, NameError, InvalidExpression) as exc:
         raise BadRequest(f"the request {values!r} cannot be evaluated by this model: {exc}") from None
     return bool(allowed), list(explain or [])

@@ -132,9 +132,10 @@ class AuthzService:
                 if all(f.matches(rule) for f in filters)]
 
     async def _checked(self, enforcer: dict[str, Any], *rules: PolicyRule) -> None:
-        engine = await self.enforcer_engine(enforcer)
+        """Each rule fits the enforcer's model: a type it defines, as many values as it has fields."""
+        model = engines.model_only((await self._part(enforcer, "model")).get("modelText") or "")
         for index, rule in enumerate(rules):
-            engines.fitted(engine.enforcer, rule, "body" if len(rules) == 1 else f"body[{index}]")
+            engines.fitted(model, rule, "body" if len(rules) == 1 else f"body[{index}]")
 
     def _record(self, enforcer: dict[str, Any], rule: PolicyRule, old: PolicyRule | None = None) -> None:
         change = {"enforcer": object_id(enforcer), "policy": rule.as_casdoor()}
