@@ -16,10 +16,12 @@ import re
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import casbin
 from simpleeval import InvalidExpression
 
+from hookdoor.authz.adapter import LoadedRules
 from hookdoor.authz.schemas import PolicyRule, model_from_text
 from hookdoor.errors import BadRequest
 
@@ -28,14 +30,13 @@ CAPACITY = 256  # enforcers kept per process; the least recently used goes first
 
 @dataclass(frozen=True)
 class PolicyIndex:
-    """The ``p`` rules by the value of one field the matcher requires to equal a request field
-    (a top-level ``r.obj == p.obj`` conjunct): only those rules can match a request, so only those
-    are evaluated. pycasbin evaluates the matcher once per rule, ~2.5 µs each: 25 ms for 10,000."""
+    """The ``p`` rules by the values of the fields the matcher requires to equal request fields
+    (top-level ``r.obj == p.obj && r.act == p.act`` conjuncts): only those rules can match a request,
+    so only those are evaluated. pycasbin evaluates the matcher once per rule, ~2.5 µs each: 25 ms
+    for 10,000 rules."""
 
-    request_position: int
-    by_value: dict[str, list[list[str]]]
-    size: int
-
+    request_positions: tuple[int, ...]
+    by_values: dict[tuple[str, ...], list[list[str]]]
 
 @dataclass(frozen=True)
 class Engine:
@@ -108,18 +109,14 @@ def model_only(model_text: str) -> casbin.Enforcer:
 
 
 def build(model_text: str, rules: list[PolicyRule], label: str) -> Engine:
-    """An enforcer holding ``rules``, its role links built once."""
+    """An enforcer holding ``rules``, loaded through pycasbin's own path (adapter.LoadedRules)."""
+    shape = model_only(model_text)
+    fitted_rules = [(rule.section, rule.ptype,
+                     fitted(shape, rule, f"stored policy {rule.ptype}, {', '.join(rule.values)}")) for rule in rules]
     try:
-        enforcer = casbin.Enforcer(model_from_text(model_text))
+        enforcer = casbin.Enforcer(model_from_text(model_text), LoadedRules(fitted_rules))
     except RuntimeError as exc:
         raise BadRequest(f"the model does not load: {exc}") from None
-    enforcer.enable_auto_build_role_links(False)
-    model = enforcer.get_model()
-    for rule in rules:
-        model.add_policy(rule.section, rule.ptype, fitted(enforcer, rule, f"stored policy {rule.ptype}, "
-                                                                         f"{', '.join(rule.values)}"))
-    enforcer.build_role_links()
-    enforcer.enable_auto_build_role_links(True)
     return Engine(enforcer, label, policy_index(enforcer))
 
 
@@ -142,40 +139,48 @@ def _conjuncts(matcher: str) -> list[str]:
 _EQUALITY = re.compile(r"^\s*(?:r_(?P<r1>\w+)\s*==\s*p_(?P<p1>\w+)|p_(?P<p2>\w+)\s*==\s*r_(?P<r2>\w+))\s*$")
 
 
-def policy_index(enforcer: casbin.Enforcer) -> PolicyIndex | None:
-    """The most selective equality the matcher requires, indexed; None when it requires none."""
-    model = enforcer.get_model().model
-    if "p" not in model.get("p", {}) or "m" not in model.get("m", {}) or "r" not in model.get("r", {}):
-        return None
+def _equalities(model: dict[str, Any]) -> list[tuple[int, int]]:
+    """(request position, policy position) of each top-level equality between the two."""
     assertion, request_tokens = model["p"]["p"], model["r"]["r"].tokens
-    rules = assertion.policy
-    best: PolicyIndex | None = None
+    pairs = []
     for term in _conjuncts(model["m"]["m"].value):
         if (match := _EQUALITY.match(term)) is None:
             continue
-        r_field, p_field = match["r1"] or match["r2"], match["p1"] or match["p2"]
-        if f"r_{r_field}" not in request_tokens or f"p_{p_field}" not in assertion.tokens:
-            continue
-        position = assertion.tokens.index(f"p_{p_field}")
-        by_value: dict[str, list[list[str]]] = {}
-        for rule in rules:
-            by_value.setdefault(rule[position], []).append(rule)
-        if best is None or len(by_value) > len(best.by_value):
-            best = PolicyIndex(request_tokens.index(f"r_{r_field}"), by_value, len(rules))
-    return best if best is not None and best.size else None
+        r_token, p_token = f"r_{match['r1'] or match['r2']}", f"p_{match['p1'] or match['p2']}"
+        if r_token in request_tokens and p_token in assertion.tokens:
+            pairs.append((request_tokens.index(r_token), assertion.tokens.index(p_token)))
+    return pairs
+
+
+def policy_index(enforcer: casbin.Enforcer) -> PolicyIndex | None:
+    """The rules indexed by every equality the matcher requires; None when it requires none."""
+    model = enforcer.get_model().model
+    if "p" not in model.get("p", {}) or "m" not in model.get("m", {}) or "r" not in model.get("r", {}):
+        return None
+    pairs = _equalities(model)
+    rules = model["p"]["p"].policy
+    if not pairs or not rules:
+        return None
+    by_values: dict[tuple[str, ...], list[list[str]]] = {}
+    for rule in rules:
+        by_values.setdefault(tuple(rule[p] for _, p in pairs), []).append(rule)
+    return PolicyIndex(tuple(r for r, _ in pairs), by_values)
 
 
 def _candidates(engine: Engine, values: list[object]) -> list[list[str]] | None:
     index = engine.index
-    request_size = len(engine.enforcer.get_model().model["r"]["r"].tokens)
-    if index is None or len(values) != request_size or not isinstance(values[index.request_position], str):
+    model = engine.enforcer.get_model().model
+    if index is None or len(values) != len(model["r"]["r"].tokens):
         return None
-    found = index.by_value.get(values[index.request_position])  # type: ignore[arg-type]
+    key = tuple(values[position] for position in index.request_positions)
+    if not all(isinstance(value, str) for value in key):
+        return None  # an ABAC object compares by its own rules
+    found = index.by_values.get(key)  # type: ignore[arg-type]
     if found:
         return found
     # No rule can match. One rule that fails the equality keeps pycasbin on its normal path (with no
     # rules at all it evaluates the matcher once against empty policy fields).
-    return [engine.enforcer.get_model().model["p"]["p"].policy[0]]
+    return [model["p"]["p"].policy[0]]
 
 
 def _enforce_ex(engine: Engine, values: list[object]) -> tuple[bool, list[str]]:

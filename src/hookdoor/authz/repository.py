@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
 from hookdoor.authz.schemas import MAX_FIELDS, PolicyRule, trimmed
+from hookdoor.db.direct import DirectSelect
 from hookdoor.db.tables import casbin_rules, server_state
 from hookdoor.db.types import utcnow
 from hookdoor.errors import BadRequest
@@ -39,9 +40,13 @@ RULE_COLUMNS = tuple(f"v{i}" for i in range(MAX_FIELDS))
 
 # ---- the generation: one value every change to authorization data replaces ---------------------
 
+_GENERATION = DirectSelect(select(server_state.c.value).where(server_state.c.key == GENERATION_KEY))
+
+
 async def current_generation(db: AsyncSession) -> str:
-    value = await db.scalar(select(server_state.c.value).where(server_state.c.key == GENERATION_KEY))
-    return value or ""
+    """Read by every enforce: straight on SQLite's driver (db/direct.py)."""
+    row = await _GENERATION.first(db)
+    return (row or {}).get("value") or ""
 
 
 async def new_generation(db: AsyncSession) -> None:

@@ -216,8 +216,8 @@ class AuthzService:
         first = group[0]
         model_text = permissions.padded_model_text(await self._permission_model_text(first))
         rules = [PolicyRule("p", tuple(r)) for p in enabled for r in permissions.policies_of(p)]
+        rules += [PolicyRule("g", tuple(link)) for link in await self._role_links(model_text, enabled)]
         engine = engines.build(model_text, rules, model_and_adapter(first))
-        await self._add_role_links(engine, enabled)
         self.engines.put(key, engine)
         return engine
 
@@ -228,16 +228,13 @@ class AuthzService:
                                 f"model of permission {object_id(permission)}")
         return model.get("modelText") or ""
 
-    async def _add_role_links(self, engine: Engine, group: list[dict[str, Any]]) -> None:
-        role_definitions = engine.enforcer.get_model().model.get("g", {})
-        if "g" not in role_definitions:
-            return
-        directory = await self._directory(group)
+    async def _role_links(self, model_text: str, group: list[dict[str, Any]]) -> list[list[str]]:
+        """The grouping rules of the permissions' roles and groups, if the model has roles."""
+        role_definitions = engines.model_only(model_text).get_model().model.get("g", {})
+        if "g" not in role_definitions or not group:
+            return []
         arity = len(role_definitions["g"].tokens)
-        links = permissions.grouping_policies(group, directory, arity)
-        if links:
-            engine.enforcer.get_model().add_policies("g", "g", links)
-            engine.enforcer.build_role_links()
+        return permissions.grouping_policies(group, await self._directory(group), arity)
 
     async def _directory(self, group: list[dict[str, Any]]) -> Directory:
         owners = {p["owner"] for p in group} | {r.split("/", 1)[0] for p in group for r in p.get("roles") or []
