@@ -69,3 +69,34 @@ def test_policies_are_added_edited_removed_and_tested_from_the_console(server: S
     outcomes = [e["outcome"] for e in table_rows(server, "events", organization="built-in", action="add-policy")
                 if enforcer.id in (e["object"] or "")]
     assert outcomes == ["ok", "ok", "error"]  # the refused rule is recorded as refused
+
+
+def test_permission_pickers_offer_the_organizations_users_groups_and_roles(server: ServerProcess) -> None:
+    console = _console(server)
+    api = Api(server.url)
+    api.login("admin", ADMIN_PASSWORD)
+    organization = unique("org")
+    assert api.post("add-organization", {"owner": "admin", "name": organization})["status"] == "ok"
+    for kind, name in (("user", "ann"), ("user", "ben"), ("group", "ops"), ("role", "auditor")):
+        body = {"owner": organization, "name": name, **({"password": "pw-123456789"} if kind == "user" else {})}
+        assert api.post(f"add-{kind}", body)["status"] == "ok"
+    form = console.get(f"/console/permissions/new?organization={organization}").text
+    users = form.split('id="f-users"')[1].split("</select>")[0]
+    assert f'value="{organization}/ann"' in users and f'value="{organization}/ben"' in users
+    assert f'value="{organization}/ops"' in form.split('id="f-groups"')[1].split("</select>")[0]
+    assert f'value="{organization}/auditor"' in form.split('id="f-roles"')[1].split("</select>")[0]
+
+    name = unique("perm")
+    created = console.post("/console/permissions/new", [
+        ("csrf_token", console.csrf()), ("owner", organization), ("name", name), ("users", f"{organization}/ann"),
+        ("users", f"{organization}/ben"), ("roles", f"{organization}/auditor"), ("resources", "doc1"),
+        ("actions", "read"), ("effect", "Allow"), ("isEnabled", "on")])
+    assert created.status_code == 303, created.text[:300]
+    stored = api.get("get-permission", id=f"{organization}/{name}")["data"]
+    assert stored["users"] == [f"{organization}/ann", f"{organization}/ben"]
+    assert stored["roles"] == [f"{organization}/auditor"]
+    edit = console.get(f"/console/permissions/{organization}/{name}").text
+    assert f'value="{organization}/ben" selected' in edit
+    allowed = api.post("enforce", [f"{organization}/ben", "doc1", "read"], params={"permissionId": stored["owner"]
+                                                                                   + "/" + name})
+    assert allowed["data"] == [True]
