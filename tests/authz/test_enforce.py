@@ -199,3 +199,20 @@ def test_run_casbin_command_evaluates_in_process(admin: Api) -> None:
 
     m = hashlib.sha256(f"casbin-editor-v1|{t}".encode()).hexdigest()
     assert ok(admin.post("refresh-engines", params={"m": m, "t": t}))
+
+
+def test_an_adapters_rules_go_with_it(admin: Api, tenant: Tenant) -> None:
+    enforcer = new_enforcer(admin, tenant.organization, RBAC_MODEL)
+    add_rules(admin, enforcer, "p, alice, data1, read")
+    adapter_owner, adapter_name = enforcer.adapter.split("/")
+    stored = ok(admin.get("get-adapter", id=enforcer.adapter))["data"]
+    renamed = f"{adapter_name}-renamed"
+    ok(admin.post("update-adapter", {**stored, "name": renamed}, params={"id": enforcer.adapter}))
+    enforcer_object = ok(admin.get("get-enforcer", id=enforcer.id))["data"]
+    ok(admin.post("update-enforcer", {**enforcer_object, "adapter": f"{adapter_owner}/{renamed}"},
+                  params={"id": enforcer.id}))
+    assert len(ok(admin.get("get-policies", id=enforcer.id))["data"]) == 1  # the rules followed the rename
+
+    ok(admin.post("delete-adapter", {"owner": adapter_owner, "name": renamed}))
+    ok(admin.post("add-adapter", {"owner": adapter_owner, "name": renamed, "table": "casbin_rule"}))
+    assert ok(admin.get("get-policies", id=enforcer.id))["data"] == []  # a new adapter starts empty

@@ -120,6 +120,9 @@ class LocalRules:
     async def remove_all(self) -> None:
         await self.db.execute(delete(casbin_rules).where(self.mine))
 
+    async def move_to(self, adapter_id: str) -> None:
+        await self.db.execute(update(casbin_rules).where(self.mine).values(adapter=adapter_id))
+
 
 @dataclass(frozen=True)
 class ExternalDatabase:

@@ -16,6 +16,7 @@ from hookdoor.authz.engines import Engine, EngineCache
 from hookdoor.authz.permissions import Directory, model_and_adapter, object_id
 from hookdoor.authz.repository import (
     ExternalDatabase,
+    LocalRules,
     current_generation,
     is_external,
     new_generation,
@@ -310,9 +311,11 @@ class AuthzService:
         return found
 
     async def permissions_by_role(self, role_id: str) -> list[dict[str, Any]]:
+        """Permissions naming the role, among those of the organizations the caller manages."""
         owner, _ = parse_id(role_id)
         self.require_manager(_organization(owner), "read permissions")
-        return [p for p in await self._list(PERMISSIONS, None) if role_id in (p.get("roles") or [])]
+        readable = None if self.context.principal.is_global_admin else owner
+        return [p for p in await self._list(PERMISSIONS, readable) if role_id in (p.get("roles") or [])]
 
     async def permissions_by_submitter(self) -> list[dict[str, Any]]:
         principal = self.context.require_login()
@@ -327,6 +330,19 @@ class AuthzService:
 async def authorization_changed(context: ApiContext, *_: Any) -> None:
     """Models, adapters, enforcers, permissions, roles and groups: every cached enforcer is stale."""
     await new_generation(context.db)
+
+
+async def adapter_changed(context: ApiContext, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    """An adapter's rules in this database go with it: deleted with it, renamed with it (else a new
+    adapter of the same name would find them)."""
+    await new_generation(context.db)
+    if before is None or is_external(before):
+        return
+    old_id = object_id(before)
+    if after is None:
+        await LocalRules(context.db, old_id).remove_all()
+    elif object_id(after) != old_id:
+        await LocalRules(context.db, old_id).move_to(object_id(after))
 
 
 async def user_changed(context: ApiContext, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:

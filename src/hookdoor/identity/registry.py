@@ -186,7 +186,7 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind("adapter", "adapters", secret_fields=("password",),
           authority=Authority(guarded=("host", "port", "user", "password", "databaseType", "database")),
           on_add="hookdoor.authz.service:check_new_adapter", on_update="hookdoor.authz.service:check_updated_adapter",
-          on_change=AUTHORIZATION_CHANGED),
+          on_change="hookdoor.authz.service:adapter_changed"),
     _kind("enforcer", "enforcers", authority=Authority(
         references=(Reference("model", "model"), Reference("adapter", "adapter")),
     ), on_change=AUTHORIZATION_CHANGED),
