@@ -78,3 +78,17 @@ def test_the_index_answers_as_pycasbin_over_every_rule() -> None:
     domains = [[s, d, o, a] for s in ("alice", "bob", "admin") for d in ("domain1", "domain2", "domain3")
                for o in ("data1", "data2", "data3") for a in ("read", "write")]
     _same_answers(RBAC_DOMAINS_MODEL, RBAC_DOMAINS_POLICY, domains)
+
+
+def test_an_engine_built_under_a_generation_the_cache_has_left_is_not_kept() -> None:
+    cache, engine = engines.EngineCache(capacity=2), engines.build(RBAC_MODEL, [], "")
+    cache.at("g1")
+    cache.put("a", engine, "g1")
+    assert cache.get("a") is engine
+    cache.at("g2")  # another request saw a newer generation: everything cached is stale
+    assert cache.get("a") is None
+    cache.put("a", engine, "g1")  # built by a request that read its data under g1
+    assert cache.get("a") is None
+    for key in ("a", "b", "c"):
+        cache.put(key, engine, "g2")
+    assert len(cache) == 2 and cache.get("a") is None  # the least recently used went first

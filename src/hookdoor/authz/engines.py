@@ -63,7 +63,11 @@ class EngineCache:
             self._engines.move_to_end(key)
         return engine
 
-    def put(self, key: Hashable, engine: Engine) -> None:
+    def put(self, key: Hashable, engine: Engine, generation: str) -> None:
+        """Keep an engine built from data read under ``generation``; not if the cache has moved on
+        meanwhile (another request saw a newer one while this one was reading, on PostgreSQL)."""
+        if generation != self.generation:
+            return
         self._engines[key] = engine
         self._engines.move_to_end(key)
         while len(self._engines) > self.capacity:

@@ -67,6 +67,7 @@ class AuthzService:
         state = context.request.app.state
         self.engines: EngineCache = state.authz_engines
         self.target_policy = state.target_policy
+        self._generation: str | None = None
 
     def _objects(self, resource: Any) -> ObjectRepository:
         return ObjectRepository(self.db, resource)
@@ -83,12 +84,18 @@ class AuthzService:
             raise NotFound(f"the {role or resource.singular}: {object_id} doesn't exist")
         return found
 
-    async def _fresh(self) -> None:
-        self.engines.at(await current_generation(self.db))
+    async def _fresh(self) -> str:
+        """The generation this request reads under, read once and before any authorization data (so
+        that nothing read is older than it); the cache drops what was built under another."""
+        if self._generation is None:
+            self._generation = await current_generation(self.db)
+            self.engines.at(self._generation)
+        return self._generation
 
     # ---- enforcers and their rules ----------------------------------------------------------------
 
     async def enforcer(self, enforcer_id: str, what: str) -> dict[str, Any]:
+        await self._fresh()
         enforcer = await self._get(ENFORCERS, enforcer_id)
         self.require_manager(_organization(enforcer["owner"]), what)
         self.context.action.concerns(obj={"owner": enforcer["owner"], "name": enforcer["name"]},
@@ -107,7 +114,7 @@ class AuthzService:
         return rule_store(self.db, await self._part(enforcer, "adapter"), self.target_policy)
 
     async def enforcer_engine(self, enforcer: dict[str, Any]) -> Engine:
-        await self._fresh()
+        generation = await self._fresh()
         key = ("enforcer", object_id(enforcer))
         if (engine := self.engines.get(key)) is not None:
             return engine
@@ -115,7 +122,7 @@ class AuthzService:
         rules = [rule for _, rule in await (await self._store(enforcer)).rules()]
         label = f"{enforcer.get('model') or ''}/{enforcer.get('adapter') or ''}"
         engine = engines.build(model.get("modelText") or "", rules, label)
-        self.engines.put(key, engine)
+        self.engines.put(key, engine, generation)
         return engine
 
     async def check_adapter(self, adapter_id: str) -> None:
@@ -175,6 +182,7 @@ class AuthzService:
 
     async def engines_for(self, selector: Selector) -> list[Engine]:
         """One engine per group of permissions sharing a model and adapter, or the enforcer's."""
+        await self._fresh()
         if selector.name == "enforcerId":
             return [await self.enforcer_engine(await self.enforcer(selector.value, "enforce with enforcers"))]
         if selector.name == "permissionId":
@@ -209,7 +217,7 @@ class AuthzService:
         return items
 
     async def _permission_engine(self, group: list[dict[str, Any]]) -> Engine:
-        await self._fresh()
+        generation = await self._fresh()
         enabled = [p for p in group if p.get("isEnabled", True)]
         key = ("permissions", tuple(object_id(p) for p in group))
         if (engine := self.engines.get(key)) is not None:
@@ -219,7 +227,7 @@ class AuthzService:
         rules = [PolicyRule("p", tuple(r)) for p in enabled for r in permissions.policies_of(p)]
         rules += [PolicyRule("g", tuple(link)) for link in await self._role_links(model_text, enabled)]
         engine = engines.build(model_text, rules, model_and_adapter(first))
-        self.engines.put(key, engine)
+        self.engines.put(key, engine, generation)
         return engine
 
     async def _permission_model_text(self, permission: dict[str, Any]) -> str:
@@ -267,6 +275,7 @@ class AuthzService:
     # ---- what a user may reach ----------------------------------------------------------------------
 
     async def user(self, user_id: str) -> dict[str, Any]:
+        await self._fresh()
         principal = self.context.require_login()
         user = await self._get(USERS, user_id, "user")
         if not (principal.manages(user["owner"]) or principal.is_user(user["owner"], user["name"])):
