@@ -180,6 +180,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
                  f"**{'met' if enforce_ratio <= 1.0 else 'not met'}**.")
     lines.append(f"\nbatch-enforce: {batch['server_cpu_ms_per_call'] / BATCH:.3f} ms of server CPU per request"
                  f" ({batch['rate'] * BATCH:,.0f} requests/s).")
+    lines.append("\nA load above the number of cores means other programs shared the machine during the run: calls/s"
+                 " then understate what the server can do; CPU per call, and the ratios within one run, still compare.")
     return "\n".join(lines) + "\n"
 
 
