@@ -4,7 +4,11 @@ example models giving the same answers through Hookdoor as pycasbin gives direct
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import casbin
 import pytest
@@ -179,11 +183,7 @@ def test_enforce_refuses_several_selectors_none_and_other_organizations(server: 
         sdk.get_policies(other.id)
 
 
-def test_run_casbin_command_evaluates_in_process(admin: Api) -> None:
-    import hashlib
-    import json
-    from datetime import UTC, datetime
-
+def test_run_casbin_command_evaluates_in_process(server: ServerProcess, admin: Api) -> None:
     args = json.dumps(["enforceEx", "-m", RBAC_MODEL, "-p",
                        "p, alice, data1, read\np, data2_admin, data2, write\ng, bob, data2_admin",
                        "bob", "data2", "write"])
@@ -199,6 +199,9 @@ def test_run_casbin_command_evaluates_in_process(admin: Api) -> None:
 
     m = hashlib.sha256(f"casbin-editor-v1|{t}".encode()).hexdigest()
     assert ok(admin.post("refresh-engines", params={"m": m, "t": t}))
+    for action, outcomes in (("run-casbin-command", {"ok", "error"}), ("refresh-engines", {"ok"})):
+        stamped = [e for e in events(server, action=action) if quote(t, safe="") in e["request"]["uri"]]
+        assert {e["outcome"] for e in stamped} == outcomes, (action, stamped)
 
 
 def test_an_adapters_rules_go_with_it(admin: Api, tenant: Tenant) -> None:
