@@ -131,6 +131,12 @@ class AuthzService:
         self.require_manager(_organization(adapter["owner"]), "use the adapters")
         await rule_store(self.db, adapter, self.target_policy).rules()
 
+    async def definitions(self, enforcer: dict[str, Any]) -> dict[str, list[str]]:
+        """The model's policy and role types and their field names (``p``: sub, obj, act)."""
+        model = engines.model_only((await self._part(enforcer, "model")).get("modelText") or "").get_model().model
+        return {ptype: [token.split("_", 1)[1] if "_" in token else token for token in assertion.tokens]
+                for section in ("p", "g") for ptype, assertion in model.get(section, {}).items()}
+
     async def policies(self, enforcer: dict[str, Any]) -> list[dict[str, Any]]:
         return [rule.as_casdoor(rule_id) for rule_id, rule in await (await self._store(enforcer)).rules()]
 

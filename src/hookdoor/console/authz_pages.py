@@ -46,9 +46,11 @@ async def _page(request: Request, owner: str, name: str, *, error: HookdoorError
         service = AuthzService(context)
         enforcer = await service.enforcer(enforcer_id, "read the policies of enforcers")
         policies = await service.policies(enforcer)
+        definitions = await service.definitions(enforcer)
     rows = [{"ptype": p["Ptype"], "values": [p[f"V{i}"] for i in range(MAX_FIELDS)]} for p in policies]
     return render(request, "authz/policies.html", status_code=error.status_code if error else 200,
-                  enforcer=enforcer, policies=rows, ptypes=PTYPES, fields=range(MAX_FIELDS),
+                  enforcer=enforcer, policies=rows, ptypes=list(definitions) or list(PTYPES),
+                  definitions=definitions, fields=range(MAX_FIELDS),
                   error=error.message if error else None, verdict=verdict, tested=tested,
                   path=policies_path(owner, name), active="enforcers")
 
