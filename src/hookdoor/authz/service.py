@@ -134,7 +134,7 @@ class AuthzService:
     async def definitions(self, enforcer: dict[str, Any]) -> dict[str, list[str]]:
         """The model's policy and role types and their field names (``p``: sub, obj, act)."""
         model = engines.model_only((await self._part(enforcer, "model")).get("modelText") or "").get_model().model
-        return {ptype: [token.split("_", 1)[1] if "_" in token else token for token in assertion.tokens]
+        return {ptype: [token.strip().removeprefix(f"{ptype}_") for token in assertion.tokens]
                 for section in ("p", "g") for ptype, assertion in model.get(section, {}).items()}
 
     async def policies(self, enforcer: dict[str, Any]) -> list[dict[str, Any]]:
