@@ -20,6 +20,8 @@ from hookdoor import system_endpoints
 from hookdoor.api import openapi
 from hookdoor.api.body_limit import BodyLimit, BodyTooLarge
 from hookdoor.api.envelope import error_body
+from hookdoor.authz import endpoints as authz_endpoints
+from hookdoor.authz.engines import EngineCache
 from hookdoor.config import Settings
 from hookdoor.console import install as install_console
 from hookdoor.db.checkpoint import checkpointing
@@ -151,6 +153,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     else:
         MultiProcessCollector(app.state.metrics_registry, path=str(worker_process.metrics_dir))
     app.state.target_policy = TargetPolicy.from_strings(settings.allow_targets)
+    app.state.authz_engines = EngineCache()
     app.add_middleware(BodyLimit)
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
     _install_error_handlers(app)
@@ -165,6 +168,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(federation.router)
     app.include_router(federation.pages)
     app.include_router(federation.callback_pages)
+    app.include_router(authz_endpoints.router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)

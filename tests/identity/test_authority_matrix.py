@@ -20,6 +20,7 @@ import requests
 
 from hookdoor.authority.schemas import Reference
 from hookdoor.identity.registry import GLOBAL_OWNER, KINDS, ResourceKind
+from tests.authz.support import RBAC_MODEL, casdoor_rule, new_enforcer
 from tests.compat.sdk import application_credentials, new_tenant
 from tests.identity.test_events_recorded import events
 from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
@@ -111,6 +112,8 @@ def _base_body(resource: ResourceKind, organization: str) -> dict[str, Any]:
         body = {"owner": organization}
     if resource.singular == "webhook":
         body.update(owner=organization, url="http://127.0.0.1:9/matrix", isEnabled=False, events=["login"])
+    if resource.singular == "model":
+        body.update(modelText=RBAC_MODEL)  # checked on save (authz/)
     return {**body, "name": unique(f"mx-{resource.singular}")}
 
 
@@ -299,3 +302,114 @@ def test_the_matrix_covers_every_kind_and_authority_field() -> None:
             assert {(name, "normal-user", t, v) for t in TARGETS for v in ("update", "add")} <= tried
             assert {(name, a, t, "update") for a in MANAGERS for t in ("other", "built-in")} <= tried
         assert set(resource.authority.fields) <= set(authority_fields(resource))
+
+
+# ---- the Casbin routes (authz/): an enforcer, a permission and a role per organization ----------------
+
+AUTHZ_ROUTES = ("enforce", "batch-enforce", "enforce-permission", "enforce-owner", "enforce-model", "get-policies",
+                "get-filtered-policies", "add-policy", "update-policy", "remove-policy", "get-permissions-by-role",
+                "get-all-roles", "get-all-objects", "get-all-actions")
+
+
+@dataclass(frozen=True)
+class AuthzTarget:
+    enforcer: str
+    model: str
+    permission: str
+    role: str
+    user: str
+
+
+@pytest.fixture(scope="module")
+def authz_targets(world: World) -> dict[str, AuthzTarget]:
+    targets = {}
+    for target, organization in world.organizations.items():
+        enforcer = new_enforcer(world.admin, organization, RBAC_MODEL)
+        assert world.admin.post("add-policy", casdoor_rule("p", "alice", "data1", "read"),
+                                params={"id": enforcer.id})["status"] == "ok"
+        role, permission = unique("mx-role"), unique("mx-perm")
+        _add(world.admin, "role", {"owner": organization, "name": role})
+        _add(world.admin, "permission", {"owner": organization, "name": permission, "roles": [f"{organization}/{role}"],
+                                         "resources": ["data1"], "actions": ["read"], "effect": "Allow"})
+        user = "admin" if target == "built-in" else world.users[target]
+        targets[target] = AuthzTarget(enforcer.id, enforcer.model, f"{organization}/{permission}",
+                                      f"{organization}/{role}", f"{organization}/{user}")
+    return targets
+
+
+def _authz_call(world: World, route: str, target: AuthzTarget, actor: Actor | None,
+                marker: str) -> requests.Response:
+    http = actor.http if actor else requests.Session()
+    params = {**(actor.params if actor else {}), "matrixCell": marker}
+    rule, other = casdoor_rule("p", "alice", "data1", "read"), casdoor_rule("p", "mallory", "data1", "read")
+    request = ["alice", "data1", "read"]
+    calls: dict[str, tuple[str, str, dict[str, str], Any]] = {
+        "enforce": ("post", "enforce", {"enforcerId": target.enforcer}, request),
+        "batch-enforce": ("post", "batch-enforce", {"enforcerId": target.enforcer}, [request]),
+        "enforce-permission": ("post", "enforce", {"permissionId": target.permission}, request),
+        "enforce-owner": ("post", "enforce", {"owner": target.permission.split("/")[0]}, request),
+        "enforce-model": ("post", "enforce", {"modelId": target.model}, request),
+        "get-policies": ("get", "get-policies", {"id": target.enforcer}, None),
+        "get-filtered-policies": ("post", "get-filtered-policies", {"id": target.enforcer}, []),
+        "add-policy": ("post", "add-policy", {"id": target.enforcer}, other),
+        "update-policy": ("post", "update-policy", {"id": target.enforcer}, [rule, other]),
+        "remove-policy": ("post", "remove-policy", {"id": target.enforcer}, rule),
+        "get-permissions-by-role": ("get", "get-permissions-by-role", {"id": target.role}, None),
+        "get-all-roles": ("get", "get-all-roles", {"userId": target.user}, None),
+        "get-all-objects": ("get", "get-all-objects", {"userId": target.user}, None),
+        "get-all-actions": ("get", "get-all-actions", {"userId": target.user}, None),
+    }
+    method, path, extra, body = calls[route]
+    url = f"{world.server.url}/api/{path}"
+    if method == "get":
+        return http.get(url, params={**params, **extra}, timeout=30)
+    return http.post(url, params={**params, **extra}, json=body, timeout=30)
+
+
+def _authz_allowed(route: str, actor: str, target: str) -> bool:
+    if target != "own":
+        return False
+    return actor in MANAGERS or (actor == "normal-user" and route.startswith("get-all-"))  # their own reach
+
+
+@pytest.mark.parametrize("route", AUTHZ_ROUTES)
+def test_casbin_routes_answer_only_within_the_callers_reach(world: World, authz_targets: dict[str, AuthzTarget],
+                                                           route: str) -> None:
+    policies_before = {t: world.admin.get("get-policies", id=a.enforcer)["data"] for t, a in authz_targets.items()}
+    problems, refused = [], []
+    for actor_name in (*ACTORS, "anonymous"):
+        for target in TARGETS:
+            marker = f"authz.{route}.{actor_name}.{target}"
+            response = _authz_call(world, route, authz_targets[target], world.actors.get(actor_name), marker)
+            expected = _authz_allowed(route, actor_name, target)
+            status = response.json().get("status")
+            if expected and status != "ok":
+                problems.append(f"{marker}: refused {response.status_code} {response.text[:200]}")
+            elif not expected:
+                refused.append(marker)
+                if response.status_code not in (401, 403) or status != "error":
+                    problems.append(f"{marker}: answered {response.status_code} {response.text[:200]}")
+    if route in ("add-policy", "update-policy", "remove-policy"):
+        for target in ("other", "built-in"):
+            after = world.admin.get("get-policies", id=authz_targets[target].enforcer)["data"]
+            if after != policies_before[target]:
+                problems.append(f"{route} changed the policies of {target}: {after}")
+    assert not problems, "\n".join(problems)
+    action = route.split("-")[0] if route.startswith("enforce-") else route
+    outcomes = {e["request"]["uri"].split("matrixCell=")[1].split("&")[0]: e["outcome"]
+                for e in events(world.server, action=action) if "matrixCell=" in e["request"]["uri"]}
+    missing = [m for m in refused if outcomes.get(m) != "error"]
+    assert not missing, f"not recorded as error events: {missing}"
+
+
+def test_casbin_editor_routes_are_for_administrators(world: World) -> None:
+    for actor_name in ("normal-user", "anonymous"):
+        actor = world.actors.get(actor_name)
+        http, params = (actor.http, actor.params) if actor else (requests.Session(), {})
+        for method, path in (("get", "run-casbin-command"), ("post", "refresh-engines")):
+            answer = http.request(method, f"{world.server.url}/api/{path}", params={**params, "t": "x", "m": "y"},
+                                  timeout=30)
+            assert answer.status_code in (401, 403), (actor_name, path, answer.text)
+    org_admin = world.actors["org-admin"]
+    refused = org_admin.http.post(f"{world.server.url}/api/refresh-engines", params={"t": "x", "m": "y"}, timeout=30)
+    assert refused.status_code == 403 and "global administrators" in refused.json()["msg"]

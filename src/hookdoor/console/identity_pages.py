@@ -86,6 +86,23 @@ async def list_objects(request: Request, page: KindPage) -> Response:
 
 # ---- create and edit ----------------------------------------------------------------------------
 
+PICKABLE_LIMIT = 500  # offered per picker; ids already chosen are always shown
+
+
+async def pickable(context: ApiContext, page: KindPage, organization: str) -> dict[str, list[str]]:
+    """For each picker of the page, the ids of the organization's objects of its kind the caller may read."""
+    offered: dict[str, list[str]] = {}
+    for field in page.fields:
+        if field.type != "picker" or not organization:
+            continue
+        try:
+            items, _ = await ObjectService(context, kind(field.picks)).list(ListQuery(
+                owner=organization, sort_field="name", sort_order="ascend", page=1, page_size=PICKABLE_LIMIT))
+        except Forbidden:
+            items = []
+        offered[field.name] = [f"{item['owner']}/{item['name']}" for item in items]
+    return offered
+
 async def _form_page(
     request: Request, page: KindPage, *, obj: dict[str, Any] | None, values: dict[str, Any],
     error: HookdoorError | None = None,
@@ -96,9 +113,12 @@ async def _form_page(
         events = []
         if obj is not None and page.kind.singular == "user":
             events = await events_of_user(context.db, f"{obj['owner']}/{obj['name']}")
+        organization = (obj or {}).get("owner") if page.owner_is_organization else None
+        organization = organization or values.get(page.organization_field or "") or context.principal.organization
         return render(
             request, "objects/form.html", status_code=error.status_code if error else 200, page=page, obj=obj,
             values=values, creating=obj is None, editable=editable, manager=manager, events=events,
+            pickable=await pickable(context, page, organization),
             organizations=await organization_names(context, managed=True),
             error=error.message if error else None, error_field=field_of(error.message) if error else None,
             active=page.kind.plural,

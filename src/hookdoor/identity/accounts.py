@@ -292,5 +292,6 @@ class Accounts:
             return False
         user = {**target.data, "groups": remaining, "updatedTime": rfc3339(utcnow())}
         await self.users.replace(owner, name, user)
+        await USERS.changed(self.context, target.data, user)
         self.context.action.concerns(obj=USERS.mask(user, may_manage=False))
         return True

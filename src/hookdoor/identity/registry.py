@@ -66,6 +66,10 @@ class ResourceKind:
     # modules depend on this one. They may fill in ``data`` and return values for private columns.
     on_add: str = ""
     on_update: str = ""
+    # What any change of an object (added, updated or deleted) implies elsewhere, such as cached
+    # Casbin enforcers going stale: called as (context, before or None, after or None) in the
+    # change's transaction, after the write.
+    on_change: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,6 +81,10 @@ class ResourceKind:
 
     async def prepare_update(self, context: Any, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return await _hook(self.on_update)(context, current, data) if self.on_update else {}
+
+    async def changed(self, context: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        if self.on_change:
+            await _hook(self.on_change)(context, before, after)
 
     def mask(self, obj: dict[str, Any], *, may_manage: bool) -> dict[str, Any]:
         """A copy safe to show: hidden fields dropped, secrets masked unless the viewer manages it."""
@@ -129,6 +137,8 @@ TOKEN_AUTHORITY = Authority(
             "rotatedTo", "deviceStatus", "cancelTokenHash", "lastPoll"),
 )
 SESSION_AUTHORITY = Authority(issued=("application", "sessionId"))
+# Models, adapters, enforcers, permissions, roles and groups: a change makes cached enforcers stale.
+AUTHORIZATION_CHANGED = "hookdoor.authz.service:authorization_changed"
 
 KINDS: tuple[ResourceKind, ...] = (
     _kind(
@@ -143,7 +153,7 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind("group", "groups", schemas.Group, readable_by_members=True, authority=Authority(
         references=(Reference("parentId", "group", form="name"), Reference("users", "user", many=True)),
         guarded=("manager", "isEnabled"),
-    )),
+    ), on_change=AUTHORIZATION_CHANGED),
     _kind(
         "user", "users", schemas.User,
         secret_fields=("accessSecret", "totpSecret", "recoveryCodes"),
@@ -152,6 +162,7 @@ KINDS: tuple[ResourceKind, ...] = (
         authority=USER_AUTHORITY, is_account=True,
         on_add="hookdoor.identity.accounts:prepare_new_user",
         on_update="hookdoor.identity.accounts:prepare_updated_user",
+        on_change="hookdoor.authz.service:user_changed",
     ),
     _kind(
         "application", "applications", schemas.Application,
@@ -170,18 +181,21 @@ KINDS: tuple[ResourceKind, ...] = (
           on_add="hookdoor.oauth.service:prepare_new_cert", on_update="hookdoor.oauth.service:prepare_updated_cert"),
     _kind("role", "roles", schemas.Role, readable_by_members=True, authority=Authority(
         references=_members("user", "group", "role"), guarded=("isEnabled",),
-    )),
+    ), on_change=AUTHORIZATION_CHANGED),
     _kind("permission", "permissions", schemas.Permission, authority=Authority(
         references=(*_members("user", "group", "role"), Reference("model", "model", form="name"),
                     Reference("adapter", "adapter", form="name")),
         guarded=("resources", "actions", "effect", "isEnabled"),
-    )),
-    _kind("model", "models"),
+    ), on_change=AUTHORIZATION_CHANGED),
+    _kind("model", "models", on_add="hookdoor.authz.service:check_new_model",
+          on_update="hookdoor.authz.service:check_updated_model", on_change=AUTHORIZATION_CHANGED),
     _kind("adapter", "adapters", secret_fields=("password",),
-          authority=Authority(guarded=("host", "port", "user", "password", "databaseType", "database"))),
+          authority=Authority(guarded=("host", "port", "user", "password", "databaseType", "database")),
+          on_add="hookdoor.authz.service:check_new_adapter", on_update="hookdoor.authz.service:check_updated_adapter",
+          on_change="hookdoor.authz.service:adapter_changed"),
     _kind("enforcer", "enforcers", authority=Authority(
         references=(Reference("model", "model"), Reference("adapter", "adapter")),
-    )),
+    ), on_change=AUTHORIZATION_CHANGED),
     _kind("session", "sessions", schemas.Session, authority=SESSION_AUTHORITY),
     _kind(
         "token", "tokens", schemas.Token,

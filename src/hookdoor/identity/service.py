@@ -156,6 +156,7 @@ class ObjectService:
         private = await self.kind.prepare_new(self.context, data)
         await self._refuse_duplicates(data, (data["owner"], data["name"]))
         await self.repository.insert(data, private)
+        await self.kind.changed(self.context, None, data)
         self._record(data)
 
     async def _current(self, owner: str, name: str) -> dict[str, Any] | None:
@@ -188,6 +189,7 @@ class ObjectService:
         private = await self.kind.prepare_update(self.context, current, data)
         await self._refuse_duplicates(data, (owner, name))
         changed = await self.repository.replace(owner, name, data, private)
+        await self.kind.changed(self.context, current, data)
         self._record(data)
         return changed
 
@@ -225,6 +227,8 @@ class ObjectService:
         if self.guard.is_own_account(current) and self.principal.is_org_admin:
             raise Forbidden("administrators cannot delete their own account")
         deleted = await self.repository.delete(owner, name)
+        if deleted:
+            await self.kind.changed(self.context, current, None)
         self._record(current)
         return deleted
 
