@@ -16,7 +16,6 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hookdoor import system_endpoints
 from hookdoor.api import openapi
 from hookdoor.api.body_limit import BodyLimit, BodyTooLarge
 from hookdoor.api.envelope import error_body
@@ -29,6 +28,7 @@ from hookdoor.delivery.metrics import DeliveryMetrics
 from hookdoor.delivery.process import WorkerProcess
 from hookdoor.delivery.runner import running_worker
 from hookdoor.delivery.worker import Worker
+from hookdoor.directory import endpoints as directory_endpoints
 from hookdoor.errors import HookdoorError, NotAuthenticated, OAuthError, TooManyRequests, bearer_challenge
 from hookdoor.events.wakeup import Doorbell, Wakeup
 from hookdoor.identity import account_endpoints, endpoints
@@ -38,6 +38,7 @@ from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
+from hookdoor.system import endpoints as system_endpoints
 from hookdoor.webhooks import endpoints as webhook_endpoints
 from hookdoor.webhooks.target_guard import TargetPolicy
 
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(oauth.authorize_router)
     app.include_router(oauth.user_router)
     app.include_router(webhook_endpoints.router)
+    app.include_router(directory_endpoints.router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)

@@ -61,6 +61,11 @@ class ResourceKind:
     is_organization: bool = False
     # Ordinary signed-in users may read this kind within their own organization (secrets masked).
     readable_by_members: bool = False
+    # Casdoor also lists this kind across every organization at get-global-<plural> (global
+    # administrators only).
+    listed_globally: bool = False
+    # Casdoor also updates a list of these at once at update-<plural> (permissions).
+    updated_in_batch: bool = False
     # What adding or updating an object implies (hashing a password, generating credentials), as
     # "module:function" in the kind's own domain folder; imported when first used, since those
     # modules depend on this one. They may fill in ``data`` and return values for private columns.
@@ -146,7 +151,7 @@ KINDS: tuple[ResourceKind, ...] = (
         secret_fields=("accessSecret", "totpSecret", "recoveryCodes"),
         hidden_fields=("password", "passwordSalt"),
         lookup_columns=("id", "email", "phone", "accessKey"),
-        authority=USER_AUTHORITY, is_account=True,
+        authority=USER_AUTHORITY, is_account=True, listed_globally=True,
         on_add="hookdoor.identity.accounts:prepare_new_user",
         on_update="hookdoor.identity.accounts:prepare_updated_user",
     ),
@@ -157,15 +162,16 @@ KINDS: tuple[ResourceKind, ...] = (
         readable_by_members=True, on_add="hookdoor.identity.credentials:prepare_new_application",
     ),
     _kind("provider", "providers", schemas.Provider, secret_fields=("clientSecret", "clientSecret2"),
+          listed_globally=True,
           authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port"))),
     _kind("resource", "resources"),
-    _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",),
+    _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",), listed_globally=True,
           authority=Authority(guarded=("certificate", "privateKey")),
           on_add="hookdoor.oauth.service:prepare_new_cert", on_update="hookdoor.oauth.service:prepare_updated_cert"),
     _kind("role", "roles", schemas.Role, readable_by_members=True, authority=Authority(
         references=_members("user", "group", "role"), guarded=("isEnabled",),
     )),
-    _kind("permission", "permissions", schemas.Permission, authority=Authority(
+    _kind("permission", "permissions", schemas.Permission, updated_in_batch=True, authority=Authority(
         references=(*_members("user", "group", "role"), Reference("model", "model", form="name"),
                     Reference("adapter", "adapter", form="name")),
         guarded=("resources", "actions", "effect", "isEnabled"),
@@ -195,7 +201,7 @@ KINDS: tuple[ResourceKind, ...] = (
         on_add="hookdoor.webhooks.service:prepare_new_webhook",
         on_update="hookdoor.webhooks.service:prepare_updated_webhook",
     ),
-    _kind("form", "forms"),
+    _kind("form", "forms", listed_globally=True),
     _kind("invitation", "invitations"),
     _kind("ldap", "ldaps", secret_fields=("password",),
           authority=Authority(guarded=("host", "port", "username", "password", "baseDn"))),
