@@ -39,10 +39,12 @@ from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
 from hookdoor.system import endpoints as system_endpoints
+from hookdoor.uploads import endpoints as upload_endpoints
 from hookdoor.webhooks import endpoints as webhook_endpoints
 from hookdoor.webhooks.target_guard import TargetPolicy
 
 log = logging.getLogger(__name__)
+MULTIPART_ALLOWANCE = 64 * 1024
 
 
 @dataclass
@@ -150,7 +152,8 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     else:
         MultiProcessCollector(app.state.metrics_registry, path=str(worker_process.metrics_dir))
     app.state.target_policy = TargetPolicy.from_strings(settings.allow_targets)
-    app.add_middleware(BodyLimit)
+    # A multipart body carries the file and a few hundred bytes of headers and fields.
+    app.add_middleware(BodyLimit, larger_limits={"/api/upload-": settings.upload_max_bytes + MULTIPART_ALLOWANCE})
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
     _install_error_handlers(app)
     app.include_router(system_endpoints.router)
@@ -161,6 +164,8 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(oauth.user_router)
     app.include_router(webhook_endpoints.router)
     app.include_router(directory_endpoints.router)
+    app.include_router(upload_endpoints.router)
+    app.include_router(upload_endpoints.files_router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)

@@ -66,11 +66,15 @@ class ResourceKind:
     listed_globally: bool = False
     # Casdoor also updates a list of these at once at update-<plural> (permissions).
     updated_in_batch: bool = False
+    # Casdoor imports these from .xlsx files at upload-<plural> (uploads/).
+    uploadable: bool = False
     # What adding or updating an object implies (hashing a password, generating credentials), as
     # "module:function" in the kind's own domain folder; imported when first used, since those
     # modules depend on this one. They may fill in ``data`` and return values for private columns.
     on_add: str = ""
     on_update: str = ""
+    # What deleting an object implies (a resource's file going too), called once its row is deleted.
+    on_delete: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -82,6 +86,10 @@ class ResourceKind:
 
     async def prepare_update(self, context: Any, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return await _hook(self.on_update)(context, current, data) if self.on_update else {}
+
+    async def finish_delete(self, context: Any, deleted: dict[str, Any]) -> None:
+        if self.on_delete:
+            await _hook(self.on_delete)(context, deleted)
 
     def mask(self, obj: dict[str, Any], *, may_manage: bool) -> dict[str, Any]:
         """A copy safe to show: hidden fields dropped, secrets masked unless the viewer manages it."""
@@ -142,7 +150,7 @@ KINDS: tuple[ResourceKind, ...] = (
             guarded=("passwordType", "enableSoftDeletion", "mfaItems"),
         ),
     ),
-    _kind("group", "groups", schemas.Group, readable_by_members=True, authority=Authority(
+    _kind("group", "groups", schemas.Group, readable_by_members=True, uploadable=True, authority=Authority(
         references=(Reference("parentId", "group", form="name"), Reference("users", "user", many=True)),
         guarded=("manager", "isEnabled"),
     )),
@@ -151,7 +159,7 @@ KINDS: tuple[ResourceKind, ...] = (
         secret_fields=("accessSecret", "totpSecret", "recoveryCodes"),
         hidden_fields=("password", "passwordSalt"),
         lookup_columns=("id", "email", "phone", "accessKey"),
-        authority=USER_AUTHORITY, is_account=True, listed_globally=True,
+        authority=USER_AUTHORITY, is_account=True, listed_globally=True, uploadable=True,
         on_add="hookdoor.identity.accounts:prepare_new_user",
         on_update="hookdoor.identity.accounts:prepare_updated_user",
     ),
@@ -164,14 +172,15 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind("provider", "providers", schemas.Provider, secret_fields=("clientSecret", "clientSecret2"),
           listed_globally=True,
           authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port"))),
-    _kind("resource", "resources"),
+    _kind("resource", "resources", on_delete="hookdoor.uploads.service:remove_resource_file"),
     _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",), listed_globally=True,
           authority=Authority(guarded=("certificate", "privateKey")),
           on_add="hookdoor.oauth.service:prepare_new_cert", on_update="hookdoor.oauth.service:prepare_updated_cert"),
-    _kind("role", "roles", schemas.Role, readable_by_members=True, authority=Authority(
+    _kind("role", "roles", schemas.Role, readable_by_members=True, uploadable=True, authority=Authority(
         references=_members("user", "group", "role"), guarded=("isEnabled",),
     )),
-    _kind("permission", "permissions", schemas.Permission, updated_in_batch=True, authority=Authority(
+    _kind("permission", "permissions", schemas.Permission, updated_in_batch=True, uploadable=True,
+          authority=Authority(
         references=(*_members("user", "group", "role"), Reference("model", "model", form="name"),
                     Reference("adapter", "adapter", form="name")),
         guarded=("resources", "actions", "effect", "isEnabled"),

@@ -244,6 +244,7 @@ class ObjectService:
         if self.guard.is_own_account(current) and self.principal.is_org_admin:
             raise Forbidden("administrators cannot delete their own account")
         deleted = await self.repository.delete(owner, name)
+        await self.kind.finish_delete(self.context, current)
         self._record(current)
         return deleted
 
