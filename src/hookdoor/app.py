@@ -35,6 +35,7 @@ from hookdoor.identity import account_endpoints, endpoints
 from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, stored_secret_key
 from hookdoor.identity.passwords import Passwords
 from hookdoor.identity.throttle import LoginThrottle
+from hookdoor.impersonation import endpoints as impersonation_endpoints
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(oauth.user_router)
     app.include_router(webhook_endpoints.router)
     app.include_router(directory_endpoints.router)
+    app.include_router(impersonation_endpoints.router)
     app.include_router(upload_endpoints.router)
     app.include_router(upload_endpoints.files_router)
     endpoints.add_routes(app.router)

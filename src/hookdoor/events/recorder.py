@@ -136,10 +136,14 @@ def recorded_body(body: ParsedBody | None) -> dict[str, Any]:
 
 
 def caller_facts(principal: Principal) -> dict[str, Any]:
-    """Who made the call, for payloads that name the caller rather than the user concerned."""
+    """Who made the call, for payloads that name the caller rather than the user concerned; and
+    the global administrator behind them when they were impersonated."""
     if principal.kind == "user":
         identity = user_summary(principal.user) or {"owner": principal.organization, "name": principal.name}
-        return {"caller": {"kind": "user", **identity}}
+        facts: dict[str, Any] = {"caller": {"kind": "user", **identity}}
+        if principal.impersonator:
+            facts["impersonator"] = principal.impersonator
+        return facts
     if principal.kind == "application":
         return {"caller": {"kind": "application", "owner": principal.organization, "name": principal.name}}
     return {}
