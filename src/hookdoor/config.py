@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         "stores, judged from the file name's extension.",
     )
 
+    whois_server: str = Field(
+        default="",
+        description="host[:port] of the WHOIS server update-cert-domain-expire asks; unset: the registry's server "
+        "for the domain's suffix, as Casdoor chooses it.",
+    )
+
     # argon2id cost (OWASP's minimum is t=2, m=19 MiB); raise it on stronger machines.
     password_time_cost: int = Field(default=2, ge=1, le=10)
     password_memory_kib: int = Field(default=19456, ge=1024, le=1048576)

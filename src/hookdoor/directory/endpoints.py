@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
-from hookdoor.api.context import ApiContext, api_context
-from hookdoor.api.envelope import json_object, ok
+from hookdoor.api.context import ApiContext, api_context, unit_of_work
+from hookdoor.api.envelope import affected, json_object, ok
 from hookdoor.directory.schemas import online_filter
-from hookdoor.directory.service import DirectoryService
+from hookdoor.directory.service import DirectoryService, look_up_domain_expiry
 from hookdoor.identity.endpoints import ListParameters
 from hookdoor.identity.repository import ListQuery
 
@@ -77,3 +77,15 @@ async def is_session_duplicated(
     sessionId: str = Query("", max_length=200, description="The browser session to compare with"),
 ) -> dict[str, Any]:
     return ok(await DirectoryService(context).is_session_duplicated(sessionPkId, sessionId))
+
+
+@router.post("/update-cert-domain-expire", tags=["certs"])
+async def update_cert_domain_expire(
+    request: Request, id: str = Query(..., max_length=201, description="owner/name of the cert (its domain)")
+) -> dict[str, Any]:
+    """The cert's domainExpireTime from WHOIS. The lookup runs before the call's unit of work
+    opens (it may take seconds), which then stores the answer and records the event."""
+    lookup = await look_up_domain_expiry(request, id)
+    async with unit_of_work(request, "update-cert-domain-expire") as context:
+        changed = await DirectoryService(context).store_domain_expiry(id, lookup)
+    return affected(changed)

@@ -2,19 +2,55 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from starlette.requests import Request
 
 from hookdoor.api.context import ApiContext
 from hookdoor.directory.repository import DirectoryRepository
 from hookdoor.directory.schemas import OrganizationName, field_of_column
-from hookdoor.errors import BadRequest, Forbidden, NotFound
-from hookdoor.identity.credentials import hash_token
+from hookdoor.directory.whois import base_domain, domain_expiry
+from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotFound
+from hookdoor.identity.credentials import hash_token, resolve_principal
 from hookdoor.identity.registry import GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
 from hookdoor.identity.service import ObjectService, parse_id
 
 USERS, APPLICATIONS, ORGANIZATIONS = kind("user"), kind("application"), kind("organization")
-RECORDS = kind("record")
+RECORDS, CERTS = kind("record"), kind("cert")
+
+
+@dataclass(frozen=True)
+class ExpiryLookup:
+    """What WHOIS said about a cert's domain, asked before the request's transaction began."""
+
+    cert_name: str
+    expiry: str = ""
+    failure: HookdoorError | None = None
+
+
+async def look_up_domain_expiry(request: Request, cert_id: str) -> ExpiryLookup | None:
+    """Ask WHOIS outside any transaction: on SQLite a transaction holds the write lock, and the
+    answer takes up to seconds. Only for a caller who may change the cert (no WHOIS queries on an
+    anonymous caller's behalf); otherwise None, and the update that follows refuses the call and
+    records why."""
+    state = request.app.state
+    try:
+        owner, name = parse_id(cert_id)
+        async with state.sessionmaker() as db:
+            principal = await resolve_principal(db, request)
+            cert = await ObjectRepository(db, CERTS).get(owner, name)
+            await db.rollback()
+        if cert is None or not principal.manages(CERTS.organization_of(cert)):
+            return None
+        domain = base_domain(name)
+    except HookdoorError:
+        return None
+    try:
+        return ExpiryLookup(name, expiry=await domain_expiry(domain, state.settings.whois_server, state.target_policy))
+    except HookdoorError as failure:
+        return ExpiryLookup(name, failure=failure)
 
 
 class DirectoryService:
@@ -114,6 +150,22 @@ class DirectoryService:
         if organization is None:
             raise NotFound(f"organization {owner!r} does not exist")
         return self._shown_application(await self._default_application_of(organization), owner)
+
+    # ---- certs -----------------------------------------------------------------------------------
+
+    async def store_domain_expiry(self, cert_id: str, lookup: ExpiryLookup | None) -> bool:
+        owner, name = parse_id(cert_id)
+        certs = ObjectService(self.context, CERTS)
+        if lookup is None:
+            current = await certs.get(owner, name)  # refuses a caller who may not read it
+            if current is None:
+                raise NotFound(f"cert {cert_id} does not exist")
+            certs.guard.require_write(current, "update")
+            base_domain(name)  # refuses a name that is no domain
+            raise BadRequest(f"the domain expiry of cert {cert_id} could not be looked up; try again")
+        if lookup.failure is not None:
+            raise lookup.failure
+        return await certs.update(owner, name, {"domainExpireTime": lookup.expiry}, ["domainExpireTime"])
 
     # ---- records and sessions --------------------------------------------------------------------
 
