@@ -34,6 +34,7 @@ from hookdoor.events.wakeup import Doorbell, Wakeup
 from hookdoor.identity import account_endpoints, endpoints
 from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, stored_secret_key
 from hookdoor.identity.passwords import Passwords
+from hookdoor.identity.registry import KINDS
 from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.impersonation import endpoints as impersonation_endpoints
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
@@ -154,7 +155,9 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
         MultiProcessCollector(app.state.metrics_registry, path=str(worker_process.metrics_dir))
     app.state.target_policy = TargetPolicy.from_strings(settings.allow_targets)
     # A multipart body carries the file and a few hundred bytes of headers and fields.
-    app.add_middleware(BodyLimit, larger_limits={"/api/upload-": settings.upload_max_bytes + MULTIPART_ALLOWANCE})
+    upload_limit = settings.upload_max_bytes + MULTIPART_ALLOWANCE
+    upload_paths = ["/api/upload-", *(f"/console/{k.plural}/upload" for k in KINDS if k.uploadable)]
+    app.add_middleware(BodyLimit, larger_limits=dict.fromkeys(upload_paths, upload_limit))
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
     _install_error_handlers(app)
     app.include_router(system_endpoints.router)

@@ -25,7 +25,8 @@ UNKNOWN_TYPE = "application/octet-stream"
 class RowOutcome(BaseModel):
     row: int
     id: str
-    outcome: Literal["created", "skipped", "refused"]
+    # "accepted": valid, but not imported because another row of the file was refused.
+    outcome: Literal["created", "accepted", "skipped", "refused"]
     reason: str = ""
 
 

@@ -74,6 +74,11 @@ class ImportService:
             skipped=sum(o.outcome == "skipped" for o in outcomes),
             refused=sum(o.outcome == "refused" for o in outcomes),
         )
+        if report.refused:
+            for outcome in report.rows:
+                if outcome.outcome == "created":  # rolled back with the refused rows
+                    outcome.outcome, outcome.reason = "accepted", "not imported: the file has refused rows"
+            report.created = 0
         self.context.action.object = {"owner": organization, "name": filename, **report.model_dump(exclude={"rows"})}
         self.context.action.concerns(organization=organization)
         self._refuse_unless_complete(report)
@@ -82,6 +87,8 @@ class ImportService:
     async def _import_row(self, row: SheetRow, organization: str, seen: dict[str, int]) -> RowOutcome:
         body = {"owner": organization, **row.fields}
         object_id = f"{body.get('owner')}/{body.get('name', '')}"
+        if row.problem:
+            return RowOutcome(row=row.number, id=object_id, outcome="refused", reason=row.problem)
         if not body.get("name"):
             return RowOutcome(row=row.number, id=object_id, outcome="refused", reason="the name is empty")
         if object_id in seen:

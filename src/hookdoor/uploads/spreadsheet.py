@@ -30,6 +30,7 @@ TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes"}, {"0", "false", "no", ""}
 class SheetRow:
     number: int  # as the spreadsheet numbers it (the header is row 1)
     fields: dict[str, Any]
+    problem: str = ""  # why the row cannot be read (a value of the wrong type), reported for the row
 
 
 def _field_names(model: type[BaseModel]) -> dict[str, str]:
@@ -124,15 +125,26 @@ def read_rows(content: bytes, filename: str, model: type[BaseModel], kind: str) 
     for number, row in enumerate(rows, start=2):
         if len(parsed) >= MAX_ROWS:
             raise BadRequest(f"file {filename!r} has more than {MAX_ROWS} rows")
-        values = {}
-        for column, value in enumerate(row, start=1):
-            if value is None or (isinstance(value, str) and not value.strip()):
-                continue
-            field = fields[column - 1] if column <= len(fields) else None
-            where = f"row {number}, column {get_column_letter(column)}"
-            if field is None:
-                raise BadRequest(f"{where} holds {str(value)[:40]!r} but the column has no field name")
-            values[field] = cell_value(value, types[field], f"{where} ({field})")
-        if values:
-            parsed.append(SheetRow(number, values))
+        if row_read := _row(number, row, fields, types):
+            parsed.append(row_read)
     return parsed
+
+
+def _row(number: int, row: tuple[Any, ...], fields: list[str | None], types: dict[str, type]) -> SheetRow | None:
+    values: dict[str, Any] = {}
+    problems = []
+    for column, value in enumerate(row, start=1):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        field = fields[column - 1] if column <= len(fields) else None
+        where = f"column {get_column_letter(column)}"
+        if field is None:
+            problems.append(f"{where} holds {str(value)[:40]!r} but has no field name")
+            continue
+        try:
+            values[field] = cell_value(value, types[field], f"{where} ({field})")
+        except BadRequest as exc:
+            problems.append(exc.message)
+    if not values and not problems:
+        return None
+    return SheetRow(number, values, "; ".join(problems))
