@@ -43,6 +43,10 @@ class TypeNotAllowed(HookdoorError):
     status_code = 415
 
 
+class StorageFailed(HookdoorError):
+    status_code = 507
+
+
 def file_store(settings: Settings) -> LocalFileStore:
     return LocalFileStore(settings.data_dir / "resources")
 
@@ -185,7 +189,10 @@ class ResourceService:
         await self._save_object(resource)
         if upload.tag == "avatar":
             await ObjectService(self.context, USERS).update(upload.owner, upload.user, {"avatar": url}, ["avatar"])
-        self.store.write(key, content)  # last: a refused call leaves no file behind
+        try:
+            self.store.write(key, content)  # last: a refused call leaves no file behind
+        except OSError as exc:
+            raise StorageFailed(f"file {filename!r} could not be stored: {exc.strerror or exc}") from None
         self.context.action.concerns(obj=RESOURCES.mask(resource, may_manage=False), organization=upload.owner)
         return url, name
 
