@@ -57,6 +57,9 @@ def test_users_import_reports_each_row_and_records_an_add_event_each(server: Ser
     assert {existing, *new} <= _names(admin, "users", tenant.organization)
     second = admin.get("get-user", id=f"{tenant.organization}/{new[1]}")["data"]
     assert second["isAdmin"] is True and second["displayName"] == "Second"
+    first = admin.get("get-user", id=f"{tenant.organization}/{new[0]}")["data"]
+    assert (first["type"], first["registerType"], first["registerSource"]) == ("normal-user", "Upload Users",
+                                                                             "built-in/admin")
     signed_in = Api(server.url).login(new[0], PASSWORD, tenant.organization, tenant.application)
     assert signed_in["status"] == "ok", signed_in
     [uploaded] = eventually(lambda: events(server, action="upload-users", organization=tenant.organization),

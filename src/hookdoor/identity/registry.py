@@ -73,6 +73,8 @@ class ResourceKind:
     # modules depend on this one. They may fill in ``data`` and return values for private columns.
     on_add: str = ""
     on_update: str = ""
+    # What an object imported from a spreadsheet row (uploads/) gets where the row says nothing.
+    on_import: str = ""
     # What deleting an object implies (a resource's file going too), called once its row is deleted.
     on_delete: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -86,6 +88,9 @@ class ResourceKind:
 
     async def prepare_update(self, context: Any, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return await _hook(self.on_update)(context, current, data) if self.on_update else {}
+
+    async def imported_defaults(self, context: Any, row: dict[str, Any]) -> dict[str, Any]:
+        return await _hook(self.on_import)(context, row) if self.on_import else row
 
     async def finish_delete(self, context: Any, deleted: dict[str, Any]) -> None:
         if self.on_delete:
@@ -162,6 +167,7 @@ KINDS: tuple[ResourceKind, ...] = (
         authority=USER_AUTHORITY, is_account=True, listed_globally=True, uploadable=True,
         on_add="hookdoor.identity.accounts:prepare_new_user",
         on_update="hookdoor.identity.accounts:prepare_updated_user",
+        on_import="hookdoor.identity.accounts:imported_user_defaults",
     ),
     _kind(
         "application", "applications", schemas.Application,

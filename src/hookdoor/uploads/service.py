@@ -89,7 +89,7 @@ class ImportService:
         return report
 
     async def _import_row(self, row: SheetRow, organization: str, seen: dict[str, int]) -> RowOutcome:
-        body = {"owner": organization, **row.fields}
+        body = await self.kind.imported_defaults(self.context, {"owner": organization, **row.fields})
         object_id = f"{body.get('owner')}/{body.get('name', '')}"
         if row.problem:
             return RowOutcome(row=row.number, id=object_id, outcome="refused", reason=row.problem)
