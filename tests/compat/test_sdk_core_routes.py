@@ -1,5 +1,6 @@
 """The unmodified ``casdoor`` SDK (PyPI) calls the core routes: get_user_count, get_global_users,
-get_sorted_users, upload_resource and delete_resource."""
+get_sorted_users, upload_resource, delete_resource, get_organization_names,
+get_organization_applications and get_global_certs."""
 
 from __future__ import annotations
 
@@ -36,3 +37,12 @@ def test_upload_resource_and_delete_it(admin: Api, sdk: CasdoorSDK, tenant: Tena
     assert requests.get(url, timeout=10).content == b"hello from the SDK"
     assert sdk.delete_resource(name)["data"] == "Affected"
     assert requests.get(url, timeout=10).status_code == 404
+
+
+def test_organization_names_applications_and_global_certs(server: ServerProcess, admin: Api, sdk: CasdoorSDK,
+                                                           tenant: Tenant) -> None:
+    names = {o.name for o in sdk.get_organization_names()}
+    assert {"built-in", tenant.organization} <= names
+    assert [a.name for a in sdk.get_organization_applications()] == [tenant.application]
+    certs = built_in_sdk(server.url, admin).get_global_certs()
+    assert "cert-built-in" in {c.name for c in certs}
