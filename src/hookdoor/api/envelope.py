@@ -115,6 +115,14 @@ async def json_value(request: Request, expected: str) -> Any:
     return body
 
 
+async def json_array(request: Request) -> list[Any]:
+    """The body as a JSON array (Casdoor's batch routes take one)."""
+    body = await json_value(request, "a JSON array")
+    if not isinstance(body, list):
+        raise BadRequest("request body must be a JSON array")
+    return body
+
+
 async def form_or_json(request: Request) -> dict[str, str]:
     """Fields of a form post (multipart or urlencoded), or of a JSON object."""
     content_type = request.headers.get("content-type", "")

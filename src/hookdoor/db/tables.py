@@ -82,6 +82,8 @@ auth_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("csrf_token", String(64), nullable=False),
+    # "owner/name" of the user a global administrator acts as in this session (impersonation/).
+    Column("impersonating", String(201), nullable=True),
 )
 Index("ix_auth_sessions_user", auth_sessions.c.owner, auth_sessions.c.name)
 
