@@ -219,3 +219,11 @@ def test_an_adapters_rules_go_with_it(admin: Api, tenant: Tenant) -> None:
     ok(admin.post("delete-adapter", {"owner": adapter_owner, "name": renamed}))
     ok(admin.post("add-adapter", {"owner": adapter_owner, "name": renamed, "table": "casbin_rule"}))
     assert ok(admin.get("get-policies", id=enforcer.id))["data"] == []  # a new adapter starts empty
+
+
+def test_a_rule_that_fails_to_evaluate_is_a_clear_error(admin: Api, tenant: Tenant) -> None:
+    enforcer = new_enforcer(admin, tenant.organization, ABAC_RULE_MODEL)
+    add_rules(admin, enforcer, "p, r.sub.age / 0 > 1, /data1, read")
+    for request in ([{"age": 30}, "/data1", "read"], ["not-an-object", "/data1", "read"], ["too", "few"]):
+        answer = admin.post("enforce", request, params={"enforcerId": enforcer.id})
+        assert answer["status"] == "error" and "cannot be evaluated by this model" in answer["msg"], answer

@@ -1,20 +1,22 @@
-"""An adapter naming an external MariaDB table (Casdoor's database-adapter fields): policies are rows of
+"""An adapter naming an external MariaDB or PostgreSQL table (Casdoor's database-adapter fields): policies are rows of
 that table, in Casdoor's xorm-adapter layout, read and written through the policy routes; the SSRF
 guard keeps adapters from internal addresses the operator did not allow."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import asyncpg
 import pymysql
 import pytest
 
 from tests.authz.support import RBAC_MODEL, casdoor_rule, new_enforcer, ok
 from tests.compat.sdk import Tenant
-from tests.support import Api
+from tests.support import Api, drop_postgres_database, new_postgres_database
 
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
@@ -102,3 +104,31 @@ def test_a_wrong_password_is_a_clear_error_without_the_password(admin: Api, tena
     answer = admin.post("enforce", ["a", "b", "c"], params={"enforcerId": enforcer.id})
     assert answer["status"] == "error" and "the adapter's database 127.0.0.1:3306" in answer["msg"]
     assert "wrong-secret-1" not in answer["msg"]
+
+
+def test_policies_live_in_an_external_postgresql_table(admin: Api, tenant: Tenant) -> None:
+    url = new_postgres_database()
+    try:
+        database = url.rsplit("/", 1)[1]
+        adapter = {"databaseType": "postgres", "host": "127.0.0.1", "port": 5432, "user": "postgres",
+                   "password": "", "database": database, "table": "hd_rules"}
+        enforcer = new_enforcer(admin, tenant.organization, RBAC_MODEL, adapter)
+        assert ok(admin.post("add-policy", casdoor_rule("p", "alice", "data1", "read"), params={"id": enforcer.id}))
+        assert ok(admin.post("add-policy", casdoor_rule("g", "bob", "alice"), params={"id": enforcer.id}))
+        rows = asyncio.run(_postgres_rows(url))
+        assert rows == [("p", "alice", "data1", "read", "", "", ""), ("g", "bob", "alice", "", "", "", "")]
+        by_enforcer = {"enforcerId": enforcer.id}
+        assert ok(admin.post("enforce", ["bob", "data1", "read"], params=by_enforcer))["data"] == [True]
+        assert ok(admin.post("remove-policy", casdoor_rule("g", "bob", "alice"), params={"id": enforcer.id}))
+        assert ok(admin.post("enforce", ["bob", "data1", "read"], params=by_enforcer))["data"] == [False]
+    finally:
+        drop_postgres_database(url)
+
+
+async def _postgres_rows(url: str) -> list[tuple[str, ...]]:
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch("SELECT ptype, v0, v1, v2, v3, v4, v5 FROM hd_rules ORDER BY id")
+        return [tuple(row) for row in rows]
+    finally:
+        await connection.close()

@@ -204,6 +204,8 @@ def enforce(engine: Engine, values: list[object]) -> tuple[bool, list[str]]:
     """The decision and the policy that decided it (empty when none matched)."""
     try:
         allowed, explain = _enforce_ex(engine, values)
-    except (RuntimeError, SyntaxError, AttributeError, TypeError, KeyError, NameError, InvalidExpression) as exc:
-        raise BadRequest(f"the request {values!r} cannot be evaluated by this model: {exc}") from None
+    except (RuntimeError, SyntaxError, AttributeError, TypeError, KeyError, NameError, ValueError, ArithmeticError,
+            IndexError, InvalidExpression) as exc:
+        shown = repr(values)[:300]
+        raise BadRequest(f"the request {shown} cannot be evaluated by this model: {exc}") from None
     return bool(allowed), list(explain or [])
