@@ -197,8 +197,8 @@ def test_recover_failed_deliveries_with_progress(logged_in: Run, receiver: Recei
                "the delivery to fail", every=0.1)
     recovered = run("deliveries", "recover", name, "--since", "10m", "--json")
     assert as_json(recovered) == {"webhook": f"built-in/{name}", "requeued": 1, "succeeded": 1, "failed": 0,
-                                  "waiting": 0}
-    assert "no failed deliveries" in run("deliveries", "recover", name, "--since", "10m").stdout
+                                  "heldByBreaker": 0, "waiting": 0}
+    assert "no failed or retrying deliveries" in run("deliveries", "recover", name, "--since", "10m").stdout
 
 
 # ---- trigger ----------------------------------------------------------------------------------------

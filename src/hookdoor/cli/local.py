@@ -269,7 +269,9 @@ def _control(method: str) -> Handler:
                 from hookdoor.errors import BadRequest
 
                 raise BadRequest("invalid parameter since: is required")
-            return await control.recover(*_id(params), since, parse_time(str(params.get("until") or ""), "until")), None
+            until = parse_time(str(params.get("until") or ""), "until")
+            force = str(params.get("force") or "").lower() in ("1", "true")
+            return await control.recover(*_id(params), since, until, force), None
         return await getattr(control, method)(*_id(params)), None
 
     return handler

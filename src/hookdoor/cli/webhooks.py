@@ -182,7 +182,20 @@ def show(
         ("last failure", health.get("lastFailureTime") or "never"),
         ("last error", health.get("lastError") or ""),
     ]
+    if health.get("circuitBreaker") == "open":
+        rows.append(("circuit breaker", "open: deliveries are put off while the endpoint keeps failing"))
+    if counts := health.get("deliveries"):
+        rows.append((f"last {counts['windowHours']:g} h", delivery_counts_line(counts)))
     fields(rows)
+
+
+def delivery_counts_line(counts: dict[str, Any]) -> str:
+    """get-webhook-health's counts in the words the console uses."""
+    rate = counts.get("successRate")
+    line = (f"{counts['succeeded']} succeeded, {counts['failed']} failed, {counts['retrying']} retrying"
+            + (f" (next try {counts['nextRetryTime']})" if counts.get("nextRetryTime") else "")
+            + f", {counts['pending']} pending, {counts['delivering']} in flight")
+    return line + ("" if rate is None else f"; {int(rate * 100)}% succeeded")
 
 
 @webhooks.command("secret")

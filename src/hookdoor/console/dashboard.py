@@ -17,10 +17,12 @@ from hookdoor.db.types import utcnow
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ListQuery
 from hookdoor.identity.service import ObjectService
+from hookdoor.webhooks.health import total
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 EVENTS_SPAN, EVENTS_STEP = timedelta(hours=3), timedelta(minutes=1)
 DELIVERY_SPAN, DELIVERY_STEP = timedelta(hours=6), timedelta(minutes=15)
+DELIVERY_SERIES = ("succeeded", "retrying", "failed")
 STATE_ORDER = {"failing": 0, "disabled": 1, "new": 2, "healthy": 3}
 
 
@@ -47,14 +49,14 @@ async def dashboard(request: Request) -> Response:
         keys = None if principal.is_global_admin else [(w["owner"], w["name"]) for w in webhooks]
         slots = buckets(now, DELIVERY_SPAN, DELIVERY_STEP)
         outcomes = regroup(await outcomes_per_minute(context.db, slots[0], keys), slots, DELIVERY_STEP)
-        delivery_chart = bar_chart(slots, outcomes, ("succeeded", "failed"), DELIVERY_STEP, label_every=4)
-        succeeded = sum(o.get("succeeded", 0) for o in outcomes)
-        failed = sum(o.get("failed", 0) for o in outcomes)
+        delivery_chart = bar_chart(slots, outcomes, DELIVERY_SERIES, DELIVERY_STEP, label_every=4)
         last_hour = sum(per_minute.get(minute_key(m), 0) for m in minutes[-60:])
+        # The cards count over the chart's span, with the webhook pages' rules (webhooks.health).
+        span_rows = await webhook_rows(context, webhooks, DELIVERY_SPAN)
+        counts = total(row["counts"] for row in span_rows)
         rows = failing_first(await webhook_rows(context, webhooks))
         return render(
             request, "dashboard.html", events_chart=events_chart, delivery_chart=delivery_chart, rows=rows,
-            last_hour=last_hour, succeeded=succeeded, failed=failed,
-            rate=succeeded / (succeeded + failed) if succeeded + failed else None,
+            last_hour=last_hour, counts=counts, rate=counts.success_rate,
             failing=sum(1 for r in rows if r["state"] in ("failing", "disabled")), active="dashboard",
         )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hookdoor.db.tables import deliveries, endpoint_health, events
 from hookdoor.delivery.queue import FINAL_STATES
+from hookdoor.webhooks.repository import is_retrying, shown_state
 
 WebhookKey = tuple[str, str]
 
@@ -49,12 +50,14 @@ async def events_per_minute(db: AsyncSession, since: datetime, organization: str
 async def outcomes_per_minute(
     db: AsyncSession, since: datetime, webhooks: Iterable[WebhookKey] | None
 ) -> dict[str, dict[str, int]]:
-    """Deliveries that reached a final state, per minute of that state and per state."""
+    """Deliveries that reached a final state or failed and wait to be retried, per minute of that
+    outcome and per state (succeeded, failed, retrying)."""
     minute = minute_of(db, deliveries.c.updated_at).label("minute")
+    state = shown_state().label("shown")
     statement = (
-        select(minute, deliveries.c.state, deliveries.c.webhook_owner, deliveries.c.webhook_name, func.count())
-        .where(deliveries.c.updated_at >= since, deliveries.c.state.in_(FINAL_STATES))
-        .group_by(minute, deliveries.c.state, deliveries.c.webhook_owner, deliveries.c.webhook_name)
+        select(minute, state, deliveries.c.webhook_owner, deliveries.c.webhook_name, func.count())
+        .where(deliveries.c.updated_at >= since, or_(deliveries.c.state.in_(FINAL_STATES), is_retrying()))
+        .group_by(minute, state, deliveries.c.webhook_owner, deliveries.c.webhook_name)
     )
     keys = None if webhooks is None else set(webhooks)
     if keys is not None:
@@ -64,25 +67,6 @@ async def outcomes_per_minute(
         if keys is None or (owner, name) in keys:
             per_state = counts.setdefault(bucket, {})
             per_state[state] = per_state.get(state, 0) + count
-    return counts
-
-
-async def outcomes_per_webhook(db: AsyncSession, since: datetime, webhooks: Iterable[WebhookKey]) -> dict[
-    WebhookKey, dict[str, int]
-]:
-    keys = set(webhooks)
-    if not keys:
-        return {}
-    statement = (
-        select(deliveries.c.webhook_owner, deliveries.c.webhook_name, deliveries.c.state, func.count())
-        .where(deliveries.c.created_at >= since, deliveries.c.state.in_(FINAL_STATES),
-               deliveries.c.webhook_owner.in_({owner for owner, _ in keys}))
-        .group_by(deliveries.c.webhook_owner, deliveries.c.webhook_name, deliveries.c.state)
-    )
-    counts: dict[WebhookKey, dict[str, int]] = {}
-    for owner, name, state, count in (await db.execute(statement)).all():
-        if (owner, name) in keys:
-            counts.setdefault((owner, name), {})[state] = count
     return counts
 
 

@@ -47,7 +47,7 @@ NOTICES = {
     "deleted": "Deleted.",
     "test-queued": "A test event was queued for this webhook.",
     "resent": "The delivery was queued again under the same webhook-id.",
-    "recovered": "Failed deliveries were queued again.",
+    "recovered": "Failed and retrying deliveries were queued again.",
     "rotated": "A new signing secret was made; the previous one keeps signing for 24 hours.",
     "bin-created": "Inspector bin created.",
     "linked": "Saved: arrivals are verified with the linked webhook's secret.",

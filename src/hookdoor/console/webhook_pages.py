@@ -26,7 +26,7 @@ from hookdoor.console.forms import (
     webhook_body,
 )
 from hookdoor.console.identity_pages import PAGE_SIZE, organization_names, page_number
-from hookdoor.console.repository import health_of_webhooks, outcomes_per_webhook
+from hookdoor.console.repository import health_of_webhooks
 from hookdoor.console.web import (
     ConsoleRoute,
     CsrfRefused,
@@ -38,18 +38,17 @@ from hookdoor.console.web import (
     segment,
     viewing,
 )
-from hookdoor.db.types import utcnow
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated, NotFound
 from hookdoor.events.catalog import CATALOG
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ListQuery
 from hookdoor.identity.service import ObjectService
 from hookdoor.webhooks.control import WebhookControl, parse_time
+from hookdoor.webhooks.health import HEALTH_WINDOW, DeliveryCounts, delivery_counts
 from hookdoor.webhooks.repository import STATES, DeliveryQuery
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 WEBHOOKS = kind("webhook")
-RECENT = timedelta(hours=24)
 DELIVERIES_PER_PAGE = 25
 
 
@@ -57,35 +56,32 @@ def webhook_path(owner: str, name: str, tail: str = "") -> str:
     return f"/console/webhooks/{segment(owner)}/{segment(name)}{tail}"
 
 
-def success_rate(counts: dict[str, int] | None) -> float | None:
-    counts = counts or {}
-    final = counts.get("succeeded", 0) + counts.get("failed", 0)
-    return counts.get("succeeded", 0) / final if final else None
-
-
-def state_of(webhook: dict[str, Any], health: dict[str, Any] | None) -> tuple[str, str]:
+def state_of(webhook: dict[str, Any], health: dict[str, Any] | None, counts: DeliveryCounts) -> tuple[str, str]:
     """(state, words): disabled, failing, healthy or new."""
     if not webhook.get("isEnabled"):
         reason = webhook.get("disabledReason") or "turned off"
         return "disabled", f"disabled: {reason}"
     if health and health.get("failure_streak"):
         return "failing", f"failing ({health['failure_streak']} in a row)"
+    if counts.retrying:
+        return "failing", f"failing ({counts.retrying} retrying)"
     if health and health.get("last_success_at"):
         return "healthy", "healthy"
     return "new", "no deliveries yet"
 
 
-async def webhook_rows(context: ApiContext, webhooks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Webhooks with their state and 24-hour success rate, for the list and the dashboard."""
+async def webhook_rows(context: ApiContext, webhooks: list[dict[str, Any]],
+                       window: timedelta = HEALTH_WINDOW) -> list[dict[str, Any]]:
+    """Webhooks with their state and delivery counts over ``window``, for the list and the dashboard."""
     keys = [(w["owner"], w["name"]) for w in webhooks]
-    outcomes = await outcomes_per_webhook(context.db, utcnow() - RECENT, keys)
+    counts = await delivery_counts(context.db, keys, window)
     health = await health_of_webhooks(context.db, keys)
     rows = []
     for webhook in webhooks:
         key = (webhook["owner"], webhook["name"])
-        state, words = state_of(webhook, health.get(key))
+        state, words = state_of(webhook, health.get(key), counts[key])
         rows.append({"webhook": webhook, "state": state, "state_words": words, "health": health.get(key) or {},
-                     "rate": success_rate(outcomes.get(key)), "counts": outcomes.get(key) or {}})
+                     "rate": counts[key].success_rate, "counts": counts[key]})
     return rows
 
 
@@ -291,7 +287,8 @@ async def recover(request: Request, owner: str, name: str) -> Response:
             since = _moment(str(form.get("since") or ""), "since")
             if since is None:
                 raise BadRequest("invalid field since: give the time from which to send failed deliveries again")
-            count = await WebhookControl(context).recover(owner, name, since, None)
+            force = form.get("force") is not None
+            count = await WebhookControl(context).recover(owner, name, since, None, force)
     except BadRequest as exc:
         return await _show(request, owner, name, recover_error=exc.message)
     return redirect(webhook_path(owner, name), notice="recovered", count=count)

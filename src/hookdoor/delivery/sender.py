@@ -24,7 +24,7 @@ MAX_STORED_HEADERS = 50
 REDACTED = "***"
 # Every attempt row has the same keys, so one batch insert can mix answered and unanswered attempts.
 NO_RESPONSE: dict[str, Any] = {"response_status": None, "response_headers": None, "response_body": None}
-ATTEMPT_TRIGGERS = {"event": "scheduled", "manual": "manual", "test": "test"}
+ATTEMPT_TRIGGERS = {"event": "scheduled", "manual": "manual", "forced": "manual", "test": "test"}
 
 
 def retry_policy(webhook: Mapping[str, Any]) -> RetryPolicy:
