@@ -8,12 +8,13 @@ from playwright.sync_api import Page, expect
 
 from tests.console.browser import shoot
 from tests.receiver import Receiver
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, eventually, unique
+from tests.support import ADMIN_PASSWORD, PATIENCE, Api, ServerProcess, eventually, unique
 
 
 def _webhook(api: Api, url: str) -> str:
     name = unique("health")
-    assert api.post("add-webhook", {"owner": "built-in", "name": name, "url": url, "events": ["login"]})["status"] == "ok"
+    body = {"owner": "built-in", "name": name, "url": url, "events": ["login"]}
+    assert api.post("add-webhook", body)["status"] == "ok"
     return name
 
 
@@ -41,6 +42,9 @@ def test_a_failing_endpoint_counts_as_failing_everywhere(page: Page, server: Ser
     if screenshots:
         shoot(page, "webhook-failing")
 
+    page.goto("/console/webhooks")
+    expect(page.locator("#webhooks tbody tr", has_text=name)).to_contain_text("0% 0/2, 2 retrying")
+
     page.goto("/console")
     failed_or_retrying = int(page.locator("#stat-failed").inner_text())
     assert failed_or_retrying >= 2
@@ -50,3 +54,45 @@ def test_a_failing_endpoint_counts_as_failing_everywhere(page: Page, server: Ser
     expect(row.locator("td").nth(2)).to_have_text("0%")
     if screenshots:
         shoot(page, "dashboard-failing")
+
+
+def test_a_test_event_and_a_resend_show_their_outcome_without_reload(page: Page, server: ServerProcess,
+                                                                    receiver: Receiver, screenshots: bool) -> None:
+    api = Api(server.url)
+    api.login("admin", ADMIN_PASSWORD)
+    path = f"/slow/1.5/{unique('live')}"  # slow enough that the page is shown before the outcome
+    name = _webhook(api, receiver.url(path))
+    page.goto(f"/console/webhooks/built-in/{name}")
+    page.evaluate("window.notReloaded = true")
+    page.click("#send-test")
+    expect(page.locator(".notice")).to_contain_text("its outcome shows below")
+    page.evaluate("window.notReloaded = true")
+    expect(page.locator("#deliveries tbody .badge")).to_have_text("succeeded", timeout=PATIENCE * 1000)
+    expect(page.locator("#webhook-counts")).to_contain_text("1 succeeded")
+    assert page.evaluate("window.notReloaded === true")
+
+    page.click("#deliveries tbody a")
+    expect(page.locator("#attempts .attempt")).to_have_count(1)
+    page.click("#resend")
+    expect(page.locator(".notice")).to_contain_text("queued again")
+    page.evaluate("window.notReloaded = true")
+    expect(page.locator("#attempts .attempt")).to_have_count(2, timeout=PATIENCE * 1000)
+    expect(page.locator("#attempts")).to_contain_text("Attempt 2")
+    expect(page.locator("#delivery-state")).to_have_text("succeeded")
+    assert page.evaluate("window.notReloaded === true")
+    receiver.wait_for(lambda a: a.path == path, count=2)
+    if screenshots:
+        shoot(page, "delivery-live")
+
+
+def test_the_dashboard_follows_a_new_failure_live(page: Page, server: ServerProcess, receiver: Receiver) -> None:
+    api = Api(server.url)
+    api.login("admin", ADMIN_PASSWORD)
+    page.goto("/console")
+    page.evaluate("window.notReloaded = true")
+    before = int(page.locator("#stat-failed").inner_text())
+    name = _webhook(api, receiver.url(f"/status/500/{unique('live')}"))
+    assert api.post("test-webhook", params={"id": f"built-in/{name}"})["status"] == "ok"
+    expect(page.locator("#dashboard-webhooks")).to_contain_text(name, timeout=PATIENCE * 1000)
+    eventually(lambda: int(page.locator("#stat-failed").inner_text()) > before, "the failure on the dashboard")
+    assert page.evaluate("window.notReloaded === true")

@@ -4,7 +4,6 @@ delete; and the dashboard's failing-first list and charts."""
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -14,13 +13,9 @@ from tests.receiver import Receiver
 from tests.support import ADMIN_PASSWORD, PATIENCE, Api, ServerProcess, eventually, unique
 
 
-def reload_until(page: Page, selector: str, text: str, timeout: float = PATIENCE) -> None:
-    """Pages are not live (only the inspector's is): reload until the worker's outcome shows."""
-    deadline = time.monotonic() + timeout
-    while text not in (page.locator(selector).text_content() or "") and time.monotonic() < deadline:
-        page.wait_for_timeout(150)
-        page.reload()
-    expect(page.locator(selector)).to_contain_text(text)
+def live_until(page: Page, selector: str, text: str, timeout: float = PATIENCE) -> None:
+    """The page is live: the worker's outcome shows without a reload."""
+    expect(page.locator(selector)).to_contain_text(text, timeout=timeout * 1000)
 
 
 def pick_event(page: Page, name: str) -> None:
@@ -70,7 +65,7 @@ def test_add_webhook_then_follow_its_deliveries(page: Page, server: ServerProces
     expect(page.locator(".notice")).to_contain_text("A test event was queued")
     [arrival] = receiver.wait_for(lambda a: a.path == path)
     assert arrival.header("X-Api-Key") == "k-console-123"
-    reload_until(page, "#deliveries", "Success")
+    live_until(page, "#deliveries", "succeeded")
     if screenshots:
         shoot(page, "webhook")
 
@@ -84,8 +79,8 @@ def test_add_webhook_then_follow_its_deliveries(page: Page, server: ServerProces
         shoot(page, "delivery")
     page.click("#resend")
     expect(page.locator(".notice")).to_contain_text("queued again")
-    reload_until(page, ".page-head", "Success")
-    reload_until(page, "body", "Attempt 2")
+    live_until(page, ".page-head", "succeeded")
+    live_until(page, "#attempts", "Attempt 2")
     receiver.wait_for(lambda a: a.path == path, count=2)
 
     page.click(f"a:has-text('{name}')")

@@ -10,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hookdoor.console.charts import bar_chart, buckets, minute_key, regroup
-from hookdoor.console.repository import events_per_minute, outcomes_per_minute
+from hookdoor.console.live import change_stream
+from hookdoor.console.repository import dashboard_version, events_per_minute, outcomes_per_minute
 from hookdoor.console.web import ConsoleRoute, redirect, render, segment, viewing
 from hookdoor.console.webhook_pages import webhook_rows
 from hookdoor.db.types import utcnow
+from hookdoor.errors import Forbidden
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ListQuery
 from hookdoor.identity.service import ObjectService
@@ -31,6 +33,23 @@ def failing_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rate = row["rate"] if row["rate"] is not None else 2.0
         return STATE_ORDER[row["state"]], rate, row["webhook"]["name"]
     return sorted(rows, key=key)
+
+
+def _version_for(owners: set[str] | None, organization: str | None) -> Any:
+    return lambda db: dashboard_version(db, owners, organization)
+
+
+@router.get("/console/live")
+async def dashboard_changes(request: Request) -> Response:
+    async with viewing(request) as context:
+        principal = context.principal
+        if not principal.is_org_admin:
+            raise Forbidden("only administrators see the dashboard")
+        owners = None
+        if not principal.is_global_admin:
+            webhooks, _ = await ObjectService(context, kind("webhook")).list(ListQuery())
+            owners = {w["owner"] for w in webhooks}
+    return change_stream(request, _version_for(owners, None if principal.is_global_admin else principal.organization))
 
 
 @router.get("/console")
@@ -55,8 +74,10 @@ async def dashboard(request: Request) -> Response:
         span_rows = await webhook_rows(context, webhooks, DELIVERY_SPAN)
         counts = total(row["counts"] for row in span_rows)
         rows = failing_first(await webhook_rows(context, webhooks))
+        owners = None if keys is None else {owner for owner, _ in keys}
+        live = {"stream": "/console/live", "version": await _version_for(owners, organization)(context.db)}
         return render(
             request, "dashboard.html", events_chart=events_chart, delivery_chart=delivery_chart, rows=rows,
-            last_hour=last_hour, counts=counts, rate=counts.success_rate,
+            last_hour=last_hour, counts=counts, rate=counts.success_rate, live=live,
             failing=sum(1 for r in rows if r["state"] in ("failing", "disabled")), active="dashboard",
         )

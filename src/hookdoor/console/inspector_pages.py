@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from hookdoor.console.identity_pages import organization_names
+from hookdoor.console.live import sse
 from hookdoor.console.web import (
     TEMPLATES,
     ConsoleRoute,
@@ -184,12 +185,6 @@ async def delete_bin(request: Request, bin_id: str) -> Response:
 
 
 # ---- live arrivals ------------------------------------------------------------------------------
-
-def sse(event: str, data: str, event_id: int | None = None) -> str:
-    lines = [f"event: {event}"] + ([f"id: {event_id}"] if event_id is not None else [])
-    lines += [f"data: {line}" for line in data.splitlines() or [""]]
-    return "\n".join(lines) + "\n\n"
-
 
 async def arrival_stream(request: Request, found: dict[str, Any], secrets: list[str],
                          after: int) -> AsyncIterator[str]:

@@ -81,3 +81,45 @@ async def health_of_webhooks(db: AsyncSession, webhooks: Iterable[WebhookKey]) -
         if key in keys:
             found[key] = dict(row)
     return found
+
+
+# ---- versions of what live pages show (console.live) ----------------------------------------------
+
+def _version_of(*parts: Any) -> str:
+    return ":".join("" if part is None else str(part) for part in parts)
+
+
+def _health_changes() -> Any:
+    """What every attempt's outcome changes in endpoint_health (one small row per webhook)."""
+    return (func.max(endpoint_health.c.last_success_at), func.max(endpoint_health.c.last_failure_at),
+            func.sum(endpoint_health.c.failure_streak))
+
+
+async def webhook_version(db: AsyncSession, owner: str, name: str) -> str:
+    """Changes with a new delivery of the webhook or an attempt's outcome. Indexed reads only: it is
+    read twice a second for every open page."""
+    newest = await db.scalar(select(func.max(deliveries.c.id)).where(
+        deliveries.c.webhook_owner == owner, deliveries.c.webhook_name == name))
+    health = (await db.execute(select(*_health_changes()).where(
+        endpoint_health.c.webhook_owner == owner, endpoint_health.c.webhook_name == name))).one()
+    return _version_of(newest, *health)
+
+
+async def delivery_version(db: AsyncSession, delivery_id: str) -> str:
+    row = (await db.execute(select(deliveries.c.state, deliveries.c.attempts, deliveries.c.updated_at)
+                            .where(deliveries.c.id == delivery_id))).first()
+    return _version_of(*(row or ()))
+
+
+async def dashboard_version(db: AsyncSession, owners: set[str] | None, organization: str | None) -> str:
+    """Changes with a new event or delivery the caller sees, or an attempt's outcome."""
+    newest_delivery = select(func.max(deliveries.c.id))
+    newest_event = select(func.max(events.c.id))
+    health = select(*_health_changes())
+    if owners is not None:
+        newest_delivery = newest_delivery.where(deliveries.c.webhook_owner.in_(owners))
+        health = health.where(endpoint_health.c.webhook_owner.in_(owners))
+    if organization is not None:
+        newest_event = newest_event.where(events.c.organization == organization)
+    return _version_of(await db.scalar(newest_delivery), await db.scalar(newest_event),
+                       *(await db.execute(health)).one())

@@ -26,7 +26,8 @@ from hookdoor.console.forms import (
     webhook_body,
 )
 from hookdoor.console.identity_pages import PAGE_SIZE, organization_names, page_number
-from hookdoor.console.repository import health_of_webhooks
+from hookdoor.console.live import change_stream
+from hookdoor.console.repository import delivery_version, health_of_webhooks, webhook_version
 from hookdoor.console.web import (
     ConsoleRoute,
     CsrfRefused,
@@ -226,8 +227,10 @@ async def _show(request: Request, owner: str, name: str, recover_error: str | No
         except BadRequest as exc:
             filter_error = exc.message
         [summary] = await webhook_rows(context, [webhook])
+        live = {"stream": webhook_path(owner, name, "/live"),
+                "version": await webhook_version(context.db, owner, name)}
         return render(
-            request, "webhooks/show.html", webhook=webhook, health=health, summary=summary, deliveries=rows,
+            request, "webhooks/show.html", webhook=webhook, health=health, summary=summary, deliveries=rows, live=live,
             total=total or 0, number=number, pages=max(1, -(-(total or 0) // DELIVERIES_PER_PAGE)),
             filters=filters, filter_error=filter_error, states=STATES, event_names=[e.name for e in CATALOG],
             recover_error=recover_error, recovered=params.get("count"), active="webhooks",
@@ -248,7 +251,24 @@ async def show_delivery(request: Request, owner: str, name: str, delivery_id: st
         control = WebhookControl(context)
         detail = await _delivery_of(control, owner, name, delivery_id)
         webhook = await control.managed_webhook(owner, name)
-        return render(request, "webhooks/delivery.html", webhook=webhook, delivery=detail, active="webhooks")
+        live = {"stream": webhook_path(owner, name, f"/deliveries/{segment(delivery_id)}/live"),
+                "version": await delivery_version(context.db, delivery_id)}
+        return render(request, "webhooks/delivery.html", webhook=webhook, delivery=detail, live=live,
+                      active="webhooks")
+
+
+@router.get("/console/webhooks/{owner}/{name}/live")
+async def webhook_changes(request: Request, owner: str, name: str) -> Response:
+    async with viewing(request) as context:
+        await WebhookControl(context).managed_webhook(owner, name)
+    return change_stream(request, lambda db: webhook_version(db, owner, name))
+
+
+@router.get("/console/webhooks/{owner}/{name}/deliveries/{delivery_id}/live")
+async def delivery_changes(request: Request, owner: str, name: str, delivery_id: str) -> Response:
+    async with viewing(request) as context:
+        await _delivery_of(WebhookControl(context), owner, name, delivery_id)
+    return change_stream(request, lambda db: delivery_version(db, delivery_id))
 
 
 # ---- controls -----------------------------------------------------------------------------------

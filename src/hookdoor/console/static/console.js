@@ -132,7 +132,51 @@ function setUpArrivals(list) {
   });
 }
 
+// ---- live pages: on "changed", fetch the page again and swap its live regions ---------------------
+function setUpLivePage(main) {
+  if (!window.EventSource || !window.fetch || !window.DOMParser) { return; }
+  var version = main.getAttribute("data-live-version");
+  var fetching = false, again = false;
+
+  function swapRegions(html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    each("[data-live-region]", main, function (region) {
+      var replacement = fresh.getElementById(region.id);
+      // A region holding what the user is typing into is left alone.
+      if (replacement && !region.contains(document.activeElement)) { region.innerHTML = replacement.innerHTML; }
+    });
+  }
+
+  function refresh() {
+    if (fetching) { again = true; return; }
+    fetching = true;
+    fetch(window.location.href, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (answer) { return answer.ok ? answer.text() : null; })
+      .then(function (html) { if (html) { swapRegions(html); } })
+      .catch(function () {})
+      .then(function () {
+        fetching = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  function connect() {
+    var source = new EventSource(main.getAttribute("data-live") + "?v=" + encodeURIComponent(version));
+    source.addEventListener("changed", function (event) {
+      version = event.data;
+      refresh();
+    });
+    source.addEventListener("error", function () {
+      // The stream ends every few seconds; reconnect with the version now shown.
+      source.close();
+      setTimeout(connect, 1000);
+    });
+  }
+  connect();
+}
+
 document.addEventListener("DOMContentLoaded", function () {
+  each("main[data-live]", document, setUpLivePage);
   each("[data-events-picker]", document, setUpEventsPicker);
   each("[data-stream]", document, setUpArrivals);
 });
