@@ -133,7 +133,25 @@ def test_edit_keeps_what_the_form_does_not_show(page: Page, server: ServerProces
     page.goto(f"/console/webhooks/built-in/{name}/edit")
     page.fill("#f-maxConcurrency", "lots")
     page.click("button:has-text('Save changes')")
-    expect(page.locator(".field.has-error .error-text")).to_contain_text("invalid field maxConcurrency")
+    expect(page.locator(".field.has-error .error-text")).to_have_text(
+        "invalid field maxConcurrency: must be a whole number")
+
+    page.goto(f"/console/webhooks/built-in/{name}/edit")
+    page.fill("#f-eventPatterns", "add-* no-such-event")
+    page.click("button:has-text('Save changes')")
+    marked = page.locator(".field.has-error")
+    expect(marked).to_have_count(1)
+    # The Patterns field is marked, not the event search box.
+    expect(marked.locator("#f-eventPatterns")).to_have_value("add-* no-such-event")
+    expect(marked.locator(".error-text")).to_contain_text("unknown event: no-such-event (see 'hookdoor events list'")
+
+    page.goto(f"/console/webhooks/built-in/{name}/edit")
+    each_checked = page.locator("input[name=events]:checked")
+    for _ in range(each_checked.count()):
+        each_checked.first.uncheck()
+    page.fill("#f-eventPatterns", "")
+    page.click("button:has-text('Save changes')")
+    expect(page.locator(".events-picker.has-error .error-text")).to_contain_text("select at least one event or pattern")
 
 
 def _webhook(api: Api, url: str, **fields: Any) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from starlette.responses import RedirectResponse, Response
 
 from hookdoor.api.context import ApiContext, unit_of_work
 from hookdoor.api.envelope import text_problem
+from hookdoor.api.messages import field_of_message
 from hookdoor.db.types import parse_rfc3339
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated
 from hookdoor.events.recorder import Action, remember_form, request_facts
@@ -39,7 +39,6 @@ from hookdoor.identity.credentials import (
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 CSRF_FIELD = "csrf_token"
-FIELD_IN_MESSAGE = re.compile(r"^invalid (?:field|parameter) ([A-Za-z_][\w.]*)")
 
 NOTICES = {
     "created": "Created.",
@@ -128,8 +127,7 @@ def safe_next(value: str | None, default: str = "/console") -> str:
 
 def field_of(message: str) -> str | None:
     """The form field an error message names ("invalid field url: ..." names url)."""
-    match = FIELD_IN_MESSAGE.match(message)
-    return match.group(1).split(".")[0] if match else None
+    return field_of_message(message)
 
 
 def error_page(request: Request, exc: HookdoorError) -> Response:

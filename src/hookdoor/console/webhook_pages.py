@@ -40,7 +40,7 @@ from hookdoor.console.web import (
     viewing,
 )
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated, NotFound
-from hookdoor.events.catalog import CATALOG
+from hookdoor.events.catalog import CATALOG, unknown_selectors
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ListQuery
 from hookdoor.identity.service import ObjectService
@@ -135,9 +135,17 @@ async def _form_page(request: Request, *, values: dict[str, Any], webhook: dict[
             content_types=CONTENT_TYPES, payload_formats=PAYLOAD_FORMATS,
             organizations=await organization_names(context, managed=True),
             global_admin=context.principal.is_global_admin,
-            error=error.message if error else None, error_field=field_of(error.message) if error else None,
+            error=error.message if error else None, error_field=_error_field(error, values) if error else None,
             active="webhooks",
         )
+
+
+def _error_field(error: HookdoorError, values: dict[str, Any]) -> str | None:
+    """The input to mark: an unknown event among the typed patterns marks the Patterns field."""
+    field = field_of(error.message)
+    if field == "events" and unknown_selectors(str(values.get("event_patterns") or "").split()):
+        return "eventPatterns"
+    return field
 
 
 def _in_place(exc: HookdoorError) -> bool:
