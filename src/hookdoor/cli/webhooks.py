@@ -105,6 +105,8 @@ def add(
     exponential: Annotated[bool, typer.Option("--exponential-backoff", help="Double the interval each "
                                               "retry (capped at 1 h).")] = False,
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled.")] = False,
+    delivery_timeout: Annotated[float, typer.Option("--timeout", min=1, max=60, help="Seconds to wait for the "
+                                                    "receiver's answer before the attempt counts as failed.")] = 15,
     url: Url = None, local: Local = False, as_json: Json = False,
 ) -> None:
     """Add a webhook; prints its signing secret, which the receiver verifies signatures with."""
@@ -121,6 +123,7 @@ def add(
         "headers": [parse_header(h) for h in header], "isEnabled": not disabled,
         "includeFailures": include_failures, "ordered": ordered, "singleOrgOnly": single_org,
         "maxRetries": max_retries, "retryInterval": retry_interval, "useExponentialBackoff": exponential,
+        "timeoutSeconds": delivery_timeout,
     }
     if organization:
         body["organization"] = organization
@@ -167,7 +170,7 @@ def show(
          + (" (its events only)" if found.get("singleOrgOnly") else "")),
         ("format", f"{found.get('payloadFormat', 'hookdoor')}, {found.get('contentType', 'application/json')}"),
         ("headers", ", ".join(f"{h['name']}: {hidden(h.get('value', ''))}" for h in found.get("headers") or [])),
-        ("retries", retries), ("timeout", f"{found.get('timeoutSeconds', 15)} s"),
+        ("retries", retries), ("timeout", f"{found.get('timeoutSeconds', 15):g} s"),
         ("concurrency", f"{found.get('maxConcurrency', 10)}" + (", ordered" if found.get("ordered") else "")),
         ("rate limit", f"{found.get('rateLimit')}/s" if found.get("rateLimit") else "none"),
         ("failures too", "yes" if found.get("includeFailures") else "no"),

@@ -88,6 +88,11 @@ def _when(value: datetime | str | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def number(value: Any) -> Any:
+    """15.0 as 15 (a whole float reads as the integer it is); anything else as it is."""
+    return f"{value:g}" if isinstance(value, float) else value
+
+
 def segment(value: str) -> str:
     """One path segment, percent-encoded (names may hold characters a URL path cannot)."""
     return quote(value, safe="")
@@ -99,7 +104,7 @@ def page_link(request: Request, number: int) -> str:
     return "?" + urlencode([*params, ("p", str(number))])
 
 
-TEMPLATES.env.filters.update(pretty=_json_pretty, when=_when, seg=segment)
+TEMPLATES.env.filters.update(pretty=_json_pretty, when=_when, seg=segment, number=number)
 TEMPLATES.env.globals.update(page_link=page_link)
 
 

@@ -249,7 +249,7 @@ async def _show(request: Request, owner: str, name: str, recover_error: str | No
 async def _delivery_of(control: WebhookControl, owner: str, name: str, delivery_id: str) -> dict[str, Any]:
     detail = await control.detail(delivery_id)
     if detail["webhookName"] != f"{owner}/{name}":
-        raise NotFound(f"webhook event {delivery_id!r} does not belong to webhook {owner}/{name}")
+        raise NotFound(f"delivery {delivery_id!r} does not belong to webhook {owner}/{name}")
     return detail
 
 

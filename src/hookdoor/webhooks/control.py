@@ -108,7 +108,8 @@ class WebhookControl:
     async def _managed_delivery(self, delivery_id: str) -> dict[str, Any]:
         delivery = await self.deliveries.get(delivery_id)
         if delivery is None:
-            raise NotFound(f"webhook event {delivery_id!r} does not exist")
+            raise NotFound(f"delivery {delivery_id!r} does not exist "
+                           "(see 'hookdoor deliveries list' or the webhook's page)")
         await self.managed_webhook(delivery["webhook_owner"], delivery["webhook_name"])
         return delivery
 
@@ -132,7 +133,8 @@ class WebhookControl:
     async def resend(self, delivery_id: str) -> None:
         delivery = await self._managed_delivery(delivery_id)
         if delivery["state"] == "delivering":
-            raise BadRequest(f"webhook event {delivery_id} is being delivered right now")
+            raise BadRequest(f"delivery {delivery_id} is being delivered right now: "
+                             "resend it once this attempt is over")
         await self.deliveries.requeue([delivery_id], trigger="manual")
 
     async def recover(self, owner: str, name: str, since: datetime, until: datetime | None,
