@@ -93,6 +93,11 @@ def number(value: Any) -> Any:
     return f"{value:g}" if isinstance(value, float) else value
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 event', '2 events'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def segment(value: str) -> str:
     """One path segment, percent-encoded (names may hold characters a URL path cannot)."""
     return quote(value, safe="")
@@ -104,7 +109,7 @@ def page_link(request: Request, number: int) -> str:
     return "?" + urlencode([*params, ("p", str(number))])
 
 
-TEMPLATES.env.filters.update(pretty=_json_pretty, when=_when, seg=segment, number=number)
+TEMPLATES.env.filters.update(pretty=_json_pretty, when=_when, seg=segment, number=number, plural=plural)
 TEMPLATES.env.globals.update(page_link=page_link)
 
 

@@ -81,8 +81,23 @@ function setUpEventsPicker(picker) {
     refresh();
   });
 
+  var openBeforeSearch = null;  // each group's open state when the search began, restored when it is cleared
+
   search.addEventListener("input", function () {
     var query = search.value.trim().toLowerCase();
+    if (query && openBeforeSearch === null) {
+      openBeforeSearch = {};
+      each("[data-category]", picker, function (group) {
+        openBeforeSearch[group.getAttribute("data-category")] = group.open;
+      });
+    }
+    if (!query && openBeforeSearch !== null) {
+      each("[data-category]", picker, function (group) {
+        var picked = group.querySelector("input[name=events]:checked") !== null;
+        group.open = openBeforeSearch[group.getAttribute("data-category")] || picked;
+      });
+      openBeforeSearch = null;
+    }
     each("[data-category]", picker, function (group) {
       var shown = 0;
       each(".event-option", group, function (option) {
