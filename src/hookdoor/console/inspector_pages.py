@@ -85,8 +85,10 @@ async def _list_page(request: Request, error: HookdoorError | None = None,
                      values: dict[str, Any] | None = None) -> Response:
     async with viewing(request) as context:
         bins = await Inspector(context).list()
+        counts = await BinRepository(context.db).request_counts([b["id"] for b in bins])
         return render(
             request, "inspector/list.html", status_code=error.status_code if error else 200, bins=bins,
+            counts=counts,
             organizations=await organization_names(context, managed=True),
             values=values or {"organization": context.principal.organization, "hours": DEFAULT_LIFETIME_HOURS},
             max_hours=MAX_LIFETIME_HOURS, error=error.message if error else None,

@@ -32,6 +32,7 @@ from hookdoor.console.web import (
     ConsoleRoute,
     CsrfRefused,
     acting,
+    changing,
     field_of,
     read_form,
     redirect,
@@ -44,6 +45,7 @@ from hookdoor.events.catalog import CATALOG, unknown_selectors
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ListQuery
 from hookdoor.identity.service import ObjectService
+from hookdoor.inspector.service import DEFAULT_LIFETIME_HOURS, Inspector
 from hookdoor.webhooks.control import WebhookControl, parse_time
 from hookdoor.webhooks.health import HEALTH_WINDOW, DeliveryCounts, delivery_counts
 from hookdoor.webhooks.repository import STATES, DeliveryQuery
@@ -127,11 +129,11 @@ def _posted_values(form: FormData) -> dict[str, Any]:
 
 
 async def _form_page(request: Request, *, values: dict[str, Any], webhook: dict[str, Any] | None,
-                     error: HookdoorError | None = None) -> Response:
+                     error: HookdoorError | None = None, bin_made: dict[str, Any] | None = None) -> Response:
     async with viewing(request) as context:
         return render(
             request, "webhooks/form.html", status_code=error.status_code if error else 200, values=values,
-            webhook=webhook, creating=webhook is None, groups=event_groups(), methods=METHODS,
+            webhook=webhook, creating=webhook is None, groups=event_groups(), methods=METHODS, bin_made=bin_made,
             content_types=CONTENT_TYPES, payload_formats=PAYLOAD_FORMATS,
             organizations=await organization_names(context, managed=True),
             global_admin=context.principal.is_global_admin,
@@ -172,6 +174,28 @@ async def add_webhook(request: Request) -> Response:
             raise
         return await _form_page(request, values=_posted_values(form), webhook=None, error=exc)
     return redirect(webhook_path(body["owner"], body["name"]), notice="created")
+
+
+def bin_label(values: dict[str, Any]) -> str:
+    """Which webhook the bin was made for, so the bin list tells them apart."""
+    name = str(values.get("name") or "").strip()[:100]
+    return f"for webhook {name}" if name else f"for a webhook of {values.get('organization') or 'built-in'}"
+
+
+@router.post("/console/webhooks/new/bin")
+async def add_webhook_with_new_bin(request: Request) -> Response:
+    """"Use a new inspector bin": a bin made from the posted form, shown again with the bin's URL in it."""
+    form = await read_form(request)
+    values = _posted_values(form)
+    try:
+        async with changing(request, form) as context:
+            organization = values["organization"] or context.principal.organization
+            made = await Inspector(context).create(organization, bin_label(values), DEFAULT_LIFETIME_HOURS)
+    except HookdoorError as exc:
+        if not _in_place(exc):
+            raise
+        return await _form_page(request, values=values, webhook=None, error=exc)
+    return await _form_page(request, values={**values, "url": made["url"]}, webhook=None, bin_made=made)
 
 
 @router.get("/console/webhooks/{owner}/{name}/edit")
