@@ -158,9 +158,19 @@ class ConsoleRoute(APIRoute):
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return redirect("/login", next=target if request.method == "GET" else None)
             except HookdoorError as exc:
+                await _know_caller(request)
                 return error_page(request, exc)
 
         return console_handler
+
+
+async def _know_caller(request: Request) -> None:
+    """The caller, for the error page's navigation, when the route failed before it was known."""
+    if getattr(request.state, "principal", None) is not None:
+        return
+    with contextlib.suppress(HookdoorError):
+        async with viewing(request, login=False):
+            pass
 
 
 # ---- scopes -------------------------------------------------------------------------------------
