@@ -1,4 +1,8 @@
-"""Organizations, users, applications, groups, roles and permissions: list, create, edit, delete.
+"""A page for every resource kind: list with search and paging, create, edit, delete with confirmation.
+
+Organizations, users, applications, groups, roles and permissions have fields chosen for them (roles
+and permissions pick their members from the organization's); every other kind's page is derived from
+its declaration in identity/registry.py (console/forms.py: derived_page), so a new kind gets one too.
 
 Every read and change goes through ObjectService, so the console's rules are the API's rules; each
 form performs the API's action of the same name (add-user, update-role...) and records its event.
@@ -51,6 +55,17 @@ async def organization_names(context: ApiContext, *, managed: bool) -> list[str]
     return [n for n in names if context.principal.manages(n)] if managed else names
 
 
+async def member_choices(context: ApiContext, page: KindPage, organization: str) -> dict[str, list[str]]:
+    """For each member picker: the ids (owner/name) of the organization's users, groups or roles."""
+    choices: dict[str, list[str]] = {}
+    for field in page.fields:
+        if field.type == "members":
+            query = ListQuery(owner=organization, sort_field="name", sort_order="ascend", page=1, page_size=500)
+            items, _ = await ObjectService(context, kind(field.members)).list(query)
+            choices[field.name] = [f"{item['owner']}/{item['name']}" for item in items]
+    return choices
+
+
 def object_path(page: KindPage, owner: str, name: str) -> str:
     return f"/console/{page.kind.plural}/{segment(owner)}/{segment(name)}"
 
@@ -96,9 +111,11 @@ async def _form_page(
         events = []
         if obj is not None and page.kind.singular == "user":
             events = await events_of_user(context.db, f"{obj['owner']}/{obj['name']}")
+        organization = (obj or values).get("owner") or context.principal.organization
         return render(
             request, "objects/form.html", status_code=error.status_code if error else 200, page=page, obj=obj,
             values=values, creating=obj is None, editable=editable, manager=manager, events=events,
+            member_choices=await member_choices(context, page, str(organization)),
             organizations=await organization_names(context, managed=True),
             error=error.message if error else None, error_field=field_of(error.message) if error else None,
             active=page.kind.plural,
@@ -178,6 +195,14 @@ async def delete_object(request: Request, page: KindPage, owner: str, name: str)
         if not await ObjectService(context, page.kind).delete({"owner": owner, "name": name}):
             raise NotFound(f"{page.kind.singular} {owner}/{name} does not exist")
     return redirect(f"/console/{page.kind.plural}", notice="deleted")
+
+
+@router.get("/console/kinds")
+async def all_kinds(request: Request) -> Response:
+    """Every kind with a page, for the navigation's "All kinds"."""
+    async with viewing(request) as context:
+        context.require_login()
+        return render(request, "objects/kinds.html", pages=list(PAGES.values()), active="kinds")
 
 
 # ---- routes, one set per kind -------------------------------------------------------------------

@@ -113,6 +113,15 @@ TEMPLATES.env.filters.update(pretty=_json_pretty, when=_when, seg=segment, numbe
 TEMPLATES.env.globals.update(page_link=page_link)
 
 
+def _more_pages() -> tuple[str, ...]:
+    from hookdoor.console.forms import MORE_PAGES  # forms imports the registry, which is heavy here
+
+    return MORE_PAGES
+
+
+TEMPLATES.env.globals.update(more_pages=_more_pages())
+
+
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
     principal = getattr(request.state, "principal", None)
     notice = NOTICES.get(request.query_params.get("notice", ""))
