@@ -123,3 +123,50 @@ async def dashboard_version(db: AsyncSession, owners: set[str] | None, organizat
         newest_event = newest_event.where(events.c.organization == organization)
     return _version_of(await db.scalar(newest_delivery), await db.scalar(newest_event),
                        *(await db.execute(health)).one())
+
+
+# ---- the event log ------------------------------------------------------------------------------
+
+EVENT_COLUMNS = (events.c.id, events.c.action, events.c.organization, events.c.actor, events.c.subject,
+                 events.c.outcome, events.c.status_code, events.c.message, events.c.request, events.c.created_at)
+
+
+def _event_conditions(filters: dict[str, Any]) -> list[Any]:
+    conditions = []
+    if filters.get("event"):
+        conditions.append(events.c.action == filters["event"])
+    if filters.get("organization"):
+        conditions.append(events.c.organization == filters["organization"])
+    if filters.get("outcome"):
+        conditions.append(events.c.outcome == filters["outcome"])
+    if user := filters.get("user"):
+        if "/" in user:  # owner/name: exactly that user, as subject or actor
+            conditions.append(or_(events.c.subject == user, events.c.actor == user))
+        else:  # a name: that name in any organization (_ and % in it match only themselves)
+            pattern = "%/" + user.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conditions.append(or_(events.c.subject.like(pattern, escape="\\"),
+                                  events.c.actor.like(pattern, escape="\\")))
+    if filters.get("since"):
+        conditions.append(events.c.created_at >= filters["since"])
+    if filters.get("until"):
+        conditions.append(events.c.created_at < filters["until"])
+    return conditions
+
+
+async def event_log(db: AsyncSession, filters: dict[str, Any], page: int,
+                    size: int) -> tuple[list[dict[str, Any]], int]:
+    """Events matching ``filters`` (event, organization, user, outcome, since, until), newest first."""
+    where = _event_conditions(filters)
+    total = await db.scalar(select(func.count()).select_from(events).where(*where)) or 0
+    statement = select(*EVENT_COLUMNS).where(*where).order_by(events.c.id.desc()).limit(size).offset((page - 1) * size)
+    return [dict(row) for row in (await db.execute(statement)).mappings()], total
+
+
+async def event_by_id(db: AsyncSession, event_id: str) -> dict[str, Any] | None:
+    row = (await db.execute(select(events).where(events.c.id == event_id))).mappings().first()
+    return dict(row) if row else None
+
+
+async def deliveries_of_event(db: AsyncSession, event_id: str) -> list[dict[str, Any]]:
+    statement = select(deliveries).where(deliveries.c.event_id == event_id).order_by(deliveries.c.id)
+    return [dict(row) for row in (await db.execute(statement)).mappings()]
