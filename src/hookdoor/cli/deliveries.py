@@ -168,9 +168,12 @@ def recover(
         health, _ = api.get("get-webhook-health", id=webhook_id)
         force = _check_sendable(health, webhook_id, force, ask=sys.stdin.isatty() and not as_json)
         rows = _window(api, webhook_id, start, end, "failed") + _window(api, webhook_id, start, end, "retrying")
-        before = {r["name"]: r["attemptCount"] for r in rows}
+        attempts = {r["name"]: r["attemptCount"] for r in rows}
         past_breaker = {"force": "true"} if force else {}
-        count, _ = api.post("recover-webhook-deliveries", id=webhook_id, since=start, until=end, **past_breaker)
+        count, requeued = api.post("recover-webhook-deliveries", id=webhook_id, since=start, until=end,
+                                   **past_breaker)
+        # Follow what was requeued (an older server answers only the count: then the whole window).
+        before = {name: attempts.get(name, 0) for name in requeued} if isinstance(requeued, list) else attempts
         outcomes: dict[str, str] = {}
         if wait and count:
             outcomes = _follow(api, webhook_id, start, end, before, timeout)

@@ -271,7 +271,8 @@ def _control(method: str) -> Handler:
                 raise BadRequest("invalid parameter since: is required")
             until = parse_time(str(params.get("until") or ""), "until")
             force = str(params.get("force") or "").lower() in ("1", "true")
-            return await control.recover(*_id(params), since, until, force), None
+            requeued = await control.recover(*_id(params), since, until, force)
+            return len(requeued), requeued
         return await getattr(control, method)(*_id(params)), None
 
     return handler

@@ -340,10 +340,10 @@ async def recover(request: Request, owner: str, name: str) -> Response:
             if since is None:
                 raise BadRequest("invalid field since: give the time from which to send failed deliveries again")
             force = form.get("force") is not None
-            count = await WebhookControl(context).recover(owner, name, since, None, force)
+            requeued = await WebhookControl(context).recover(owner, name, since, None, force)
     except BadRequest as exc:
         return await _show(request, owner, name, recover_error=exc.message)
-    return redirect(webhook_path(owner, name), notice="recovered", count=count)
+    return redirect(webhook_path(owner, name), notice="recovered", count=len(requeued))
 
 
 @router.get("/console/webhooks/{owner}/{name}/delete")

@@ -138,8 +138,9 @@ class WebhookControl:
         await self.deliveries.requeue([delivery_id], trigger="manual")
 
     async def recover(self, owner: str, name: str, since: datetime, until: datetime | None,
-                      force: bool = False) -> int:
-        """Failed and retrying deliveries created in the window, due now; ``force``: past an open breaker."""
+                      force: bool = False) -> list[str]:
+        """Failed and retrying deliveries created in the window, due now (their ids); ``force``: past an
+        open breaker."""
         webhook = await self.managed_webhook(owner, name)
         if not webhook.get("isEnabled"):
             reason = webhook.get("disabledReason") or "turned off"

@@ -77,8 +77,8 @@ async def recover_webhook_deliveries(
     start = parse_time(since, "since")
     if start is None:
         raise BadRequest("invalid parameter since: an RFC 3339 time is required")
-    count = await WebhookControl(context).recover(*parse_id(id), start, parse_time(until, "until"), force)
-    return ok(count)
+    requeued = await WebhookControl(context).recover(*parse_id(id), start, parse_time(until, "until"), force)
+    return ok(len(requeued), requeued)  # data: how many, as before; data2: which
 
 
 @router.post("/test-webhook")

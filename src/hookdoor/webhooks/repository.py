@@ -92,10 +92,11 @@ class DeliveryRepository:
         statement = select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.number)
         return [dict(row) for row in (await self.db.execute(statement)).mappings()]
 
-    async def requeue(self, delivery_ids: list[str], trigger: str) -> int:
-        """Due now again, keeping each delivery's id (so its webhook-id) and its attempt history."""
+    async def requeue(self, delivery_ids: list[str], trigger: str) -> list[str]:
+        """Due now again, keeping each delivery's id (so its webhook-id) and its attempt history. The
+        ids requeued: not those a worker holds right now (it is sending them, or putting them off)."""
         if not delivery_ids:
-            return 0
+            return []
         now = utcnow()
         result = await self.db.execute(
             update(deliveries)
@@ -110,8 +111,9 @@ class DeliveryRepository:
                 lease_owner=None,
                 lease_expires_at=None,
             )
+            .returning(deliveries.c.id)
         )
-        return result.rowcount
+        return sorted(result.scalars())
 
     async def unsuccessful_between(self, webhook: WebhookKey, since: datetime, until: datetime) -> list[str]:
         """Failed deliveries and those waiting for a retry, created in the window: what recover sends."""
