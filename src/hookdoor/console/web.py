@@ -25,6 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from hookdoor.api.context import ApiContext, unit_of_work
 from hookdoor.api.envelope import text_problem
 from hookdoor.api.messages import field_of_message
+from hookdoor.console.forms import MORE_PAGES
 from hookdoor.db.types import parse_rfc3339
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated
 from hookdoor.events.recorder import Action, remember_form, request_facts
@@ -112,14 +113,8 @@ def page_link(request: Request, number: int) -> str:
 TEMPLATES.env.filters.update(pretty=_json_pretty, when=_when, seg=segment, number=number, plural=plural)
 TEMPLATES.env.globals.update(page_link=page_link)
 
-
-def _more_pages() -> tuple[str, ...]:
-    from hookdoor.console.forms import MORE_PAGES  # forms imports the registry, which is heavy here
-
-    return MORE_PAGES
-
-
-TEMPLATES.env.globals.update(more_pages=_more_pages())
+# The kinds under "All kinds" in the navigation (marked current on their pages).
+TEMPLATES.env.globals.update(more_pages=MORE_PAGES)
 
 
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
