@@ -65,7 +65,7 @@ def list_deliveries(
         (r["name"], short_time(r["createdTime"]), r["webhookName"], r["eventType"], delivery_outcome(r),
          r["attemptCount"], r["lastStatusCode"] or (r["lastError"][:40] if r["lastError"] else "")) for r in rows
     ])
-    note(f"{len(rows)} of {total} deliveries, newest first")
+    note(f"{len(rows)} of {total} {'delivery' if total == 1 else 'deliveries'}, newest first")
 
 
 @deliveries.command("show")

@@ -55,4 +55,4 @@ def list_events(
         print_json([{k: t[k] for k in ("name", "category", "description")} for t in types])
         return
     table(["EVENT", "CATEGORY", "DESCRIPTION"], [(t["name"], t["category"], t["description"]) for t in types])
-    note(f"{len(types)} event types" + (f" in {chosen}" if category else ""))
+    note(f"{len(types)} event type{'' if len(types) == 1 else 's'}" + (f" in {chosen}" if category else ""))
