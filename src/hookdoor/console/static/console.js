@@ -175,16 +175,20 @@ function setUpLivePage(main) {
       });
   }
 
+  var delay = 1000;
   function connect() {
     var source = new EventSource(main.getAttribute("data-live") + "?v=" + encodeURIComponent(version));
+    source.addEventListener("open", function () { delay = 1000; });
     source.addEventListener("changed", function (event) {
       version = event.data;
       refresh();
     });
     source.addEventListener("error", function () {
-      // The stream ends every few seconds; reconnect with the version now shown.
+      // The stream ends every few seconds: reconnect with the version now shown. One that keeps
+      // failing (signed out, server gone) is tried less and less often.
       source.close();
-      setTimeout(connect, 1000);
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
     });
   }
   connect();
