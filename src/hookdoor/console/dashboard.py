@@ -59,13 +59,16 @@ async def dashboard(request: Request) -> Response:
         if not principal.is_org_admin:
             return redirect(f"/console/users/{segment(principal.organization)}/{segment(principal.name)}")
         organization = None if principal.is_global_admin else principal.organization
+        webhooks, _ = await ObjectService(context, kind("webhook")).list(ListQuery())
+        keys = None if principal.is_global_admin else [(w["owner"], w["name"]) for w in webhooks]
+        owners = None if keys is None else {owner for owner, _ in keys}
+        # Read before what the page shows, so that the live stream sees any change after it.
+        version = await _version_for(owners, organization)(context.db)
         now = utcnow()
         minutes = buckets(now, EVENTS_SPAN, EVENTS_STEP)
         per_minute = await events_per_minute(context.db, minutes[0], organization)
         events_chart = bar_chart(minutes, [{"events": per_minute.get(minute_key(m), 0)} for m in minutes],
                                  ("events",), EVENTS_STEP, label_every=30)
-        webhooks, _ = await ObjectService(context, kind("webhook")).list(ListQuery())
-        keys = None if principal.is_global_admin else [(w["owner"], w["name"]) for w in webhooks]
         slots = buckets(now, DELIVERY_SPAN, DELIVERY_STEP)
         outcomes = regroup(await outcomes_per_minute(context.db, slots[0], keys), slots, DELIVERY_STEP)
         delivery_chart = bar_chart(slots, outcomes, DELIVERY_SERIES, DELIVERY_STEP, label_every=4)
@@ -74,8 +77,7 @@ async def dashboard(request: Request) -> Response:
         span_rows = await webhook_rows(context, webhooks, DELIVERY_SPAN)
         counts = total(row["counts"] for row in span_rows)
         rows = failing_first(await webhook_rows(context, webhooks))
-        owners = None if keys is None else {owner for owner, _ in keys}
-        live = {"stream": "/console/live", "version": await _version_for(owners, organization)(context.db)}
+        live = {"stream": "/console/live", "version": version}
         return render(
             request, "dashboard.html", events_chart=events_chart, delivery_chart=delivery_chart, rows=rows,
             last_hour=last_hour, counts=counts, rate=counts.success_rate, live=live,

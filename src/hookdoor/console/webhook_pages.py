@@ -243,6 +243,9 @@ async def _show(request: Request, owner: str, name: str, recover_error: str | No
     filters = {key: params.get(key, "")[:40] for key in ("state", "event", "since", "until")}
     number = page_number(params.get("p"))
     async with viewing(request) as context:
+        # Read before what the page shows: a change in between is then seen by the live stream (read
+        # after, on PostgreSQL's read committed, it could already include a change the page misses).
+        version = await webhook_version(context.db, owner, name)
         control = WebhookControl(context)
         health = await control.health(owner, name)
         webhook = await control.managed_webhook(owner, name)
@@ -259,8 +262,7 @@ async def _show(request: Request, owner: str, name: str, recover_error: str | No
         except BadRequest as exc:
             filter_error = exc.message
         [summary] = await webhook_rows(context, [webhook])
-        live = {"stream": webhook_path(owner, name, "/live"),
-                "version": await webhook_version(context.db, owner, name)}
+        live = {"stream": webhook_path(owner, name, "/live"), "version": version}
         return render(
             request, "webhooks/show.html", webhook=webhook, health=health, summary=summary, deliveries=rows, live=live,
             total=total or 0, number=number, pages=max(1, -(-(total or 0) // DELIVERIES_PER_PAGE)),
@@ -280,11 +282,12 @@ async def _delivery_of(control: WebhookControl, owner: str, name: str, delivery_
 @router.get("/console/webhooks/{owner}/{name}/deliveries/{delivery_id}")
 async def show_delivery(request: Request, owner: str, name: str, delivery_id: str) -> Response:
     async with viewing(request) as context:
+        version = await delivery_version(context.db, delivery_id)  # first: see webhook_version above
         control = WebhookControl(context)
         detail = await _delivery_of(control, owner, name, delivery_id)
         webhook = await control.managed_webhook(owner, name)
         live = {"stream": webhook_path(owner, name, f"/deliveries/{segment(delivery_id)}/live"),
-                "version": await delivery_version(context.db, delivery_id)}
+                "version": version}
         return render(request, "webhooks/delivery.html", webhook=webhook, delivery=detail, live=live,
                       active="webhooks")
 
