@@ -51,6 +51,8 @@ def test_a_deleted_users_events_and_their_deliveries(page: Page, server: ServerP
         shoot(page, "event")
     delivery.locator("a").click()
     expect(page.locator("h1")).to_contain_text("login")
+    page.click("#delivery-event")  # and back from the delivery to its event
+    expect(page.locator("#event-facts")).to_contain_text(f"{organization}/{username}")
 
 
 def test_the_event_log_is_for_administrators_of_the_organization(server: ServerProcess) -> None:
