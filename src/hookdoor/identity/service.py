@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from hookdoor.api.context import ApiContext
+from hookdoor.api.messages import validation_message
 from hookdoor.authority.service import AuthorityGuard
 from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -26,14 +27,6 @@ MASKED = "***"
 # objects to share a value, which one authenticates would depend on the database's row order.
 UNIQUE_FIELDS: dict[str, tuple[str, ...]] = {"application": ("clientId",), "user": ("id", "accessKey")}
 LOOKUP_LENGTH = 255  # the indexed lookup columns hold this many characters
-
-
-def validation_message(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"]) or "body"
-        problems.append(f"{location}: {error['msg']}")
-    return "invalid field " + "; ".join(problems)
 
 
 def parse_id(object_id: str) -> tuple[str, str]:
