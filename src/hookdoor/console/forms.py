@@ -207,8 +207,11 @@ def derived_page(resource: ResourceKind) -> KindPage:
 for _kind in KINDS:
     if _kind.plural not in PAGES and _kind.singular not in OWN_PAGES:
         PAGES[_kind.plural] = derived_page(_kind)
+# Kinds with pages of their own in the navigation (identity; access control); the rest are under
+# "All kinds".
 IDENTITY_PAGES = ("organizations", "users", "applications", "groups", "roles", "permissions")
-MORE_PAGES = tuple(plural for plural in PAGES if plural not in IDENTITY_PAGES)
+ACCESS_CONTROL_PAGES = ("models", "adapters", "enforcers")
+MORE_PAGES = tuple(plural for plural in PAGES if plural not in (*IDENTITY_PAGES, *ACCESS_CONTROL_PAGES))
 
 
 def _lines(text: str) -> list[str]:
