@@ -226,11 +226,26 @@ def _client(upstream: SamlUpstream, acs_url: str) -> Saml2Client:
     return Saml2Client(config)
 
 
+def _idp_entity_id(upstream: SamlUpstream, client: Saml2Client) -> str:
+    """The IdP's entity id: the provider's issuerUrl, else the one IdP its metadata describes."""
+    found = client.metadata.identity_providers()
+    entity = upstream.issuer or (found[0] if len(found) == 1 else "")
+    if entity not in found:
+        raise SamlRefused(f"provider {upstream.id}: its metadata describes no identity provider "
+                          f"{entity or '(give issuerUrl)'}")
+    return entity
+
+
+def check_metadata(upstream: SamlUpstream, acs_url: str) -> None:
+    """The provider's IdP can be signed in at: its metadata reads, and names one IdP."""
+    _idp_entity_id(upstream, _client(upstream, acs_url))
+
+
 def sign_in_url(upstream: SamlUpstream, acs_url: str, request_id: str, relay_state: str) -> str:
     """Where the browser goes to sign in at the IdP: its SSO URL with a deflated AuthnRequest."""
     client = _client(upstream, acs_url)
     try:
-        _, info = client.prepare_for_authenticate(entityid=upstream.issuer, relay_state=relay_state,
+        _, info = client.prepare_for_authenticate(entityid=_idp_entity_id(upstream, client), relay_state=relay_state,
                                                   binding=BINDING_HTTP_REDIRECT, message_id=request_id)
     except (SAMLError, UnsupportedBinding) as exc:
         raise SamlRefused(f"provider {upstream.id}: no sign-in request can be made for its IdP ({exc})") from None
