@@ -195,7 +195,7 @@ class IdentityProvider:
         server = self.server()
         request = server.parse_authn_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT).message
         acs, sp = request.assertion_consumer_service_url, request.issuer.text
-        self.sp_metadata = _sp_metadata(sp, acs)
+        self.sp_metadata = _sp_metadata(self.audience or sp, acs)
         server = self.server()
         response = server.create_authn_response(
             {"mail": [f"{self.user}@idp.example"], "displayName": ["IdP Person"], "uid": [self.user]},

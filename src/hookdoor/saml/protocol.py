@@ -291,11 +291,13 @@ def asserted_user(upstream: SamlUpstream, acs_url: str, encoded: str, request_id
 
 
 def _attributes(assertion: Any) -> dict[str, str]:
-    """Each attribute's first value by the name the IdP gave it (pysaml2's ``ava`` renames them)."""
+    """Each attribute's first value by the names the IdP gave it (pysaml2's ``ava`` renames them)."""
     found: dict[str, str] = {}
     for statement in assertion.attribute_statement or []:
         for attribute in statement.attribute or []:
             values = [v.text for v in attribute.attribute_value or [] if v.text]
-            if attribute.name and values:
-                found.setdefault(attribute.name, values[0].strip())
+            # Known by its Name (an OID, often) and by its FriendlyName ("mail", "uid"): userMapping may use either.
+            for name in (attribute.name, attribute.friendly_name):
+                if name and values:
+                    found.setdefault(name, values[0].strip())
     return found
