@@ -81,12 +81,24 @@ async def saml_metadata(request: Request, application: str = "", enablePostBindi
     return Response(document, media_type="application/xml")
 
 
-@router.api_route("/saml/redirect/{owner}/{application}", methods=["GET", "POST"], status_code=303,
-                  response_class=RedirectResponse)
+REDIRECT_ANSWER: dict[int | str, dict[str, Any]] = {303: {"description": "on to the SSO endpoint of the sign-in page"}}
+
+
+@router.get("/saml/redirect/{owner}/{application}", status_code=303, response_class=RedirectResponse,
+            responses=REDIRECT_ANSWER)
 async def saml_redirect(owner: str, application: str, context: ApiContext = Redirecting) -> RedirectResponse:
-    """The POST binding's SSO endpoint: the AuthnRequest on to the sign-in page's SSO endpoint."""
-    request = context.request
-    values = await form_or_json(request) if request.method == "POST" else dict(request.query_params)
+    """Casdoor's HandleSamlRedirect: the AuthnRequest in the query, on to the sign-in page's SSO endpoint."""
+    return _on_to_sso(context, owner, application, dict(context.request.query_params))
+
+
+@router.post("/saml/redirect/{owner}/{application}", status_code=303, response_class=RedirectResponse,
+             responses=REDIRECT_ANSWER)
+async def saml_redirect_posted(owner: str, application: str, context: ApiContext = Redirecting) -> RedirectResponse:
+    """The POST binding's SSO endpoint (the metadata's with enablePostBinding): the same, from a form."""
+    return _on_to_sso(context, owner, application, await form_or_json(context.request))
+
+
+def _on_to_sso(context: ApiContext, owner: str, application: str, values: dict[str, Any]) -> RedirectResponse:
     encoded, relay = _relay_and_request(values)
     if not encoded:
         raise BadRequest("invalid parameter SAMLRequest: the service provider's AuthnRequest is missing")
