@@ -141,3 +141,31 @@ def test_the_post_binding_passes_the_request_on(server: ServerProcess, tenant: T
     empty = requests.post(f"{server.url}/api/saml/redirect/admin/{tenant.application}", data={"RelayState": "r"},
                           timeout=30).json()
     assert empty["status"] == "error" and "SAMLRequest" in empty["msg"]
+
+
+def test_only_a_user_of_the_applications_organization_gets_an_assertion(server: ServerProcess, admin: Api,
+                                                                        tenant: Tenant, sp: ServiceProvider) -> None:
+    """The SSO endpoint's authorization: signed out, or signed in to another organization (the
+    built-in one's administrator included), the browser goes to the sign-in page - no Response."""
+    for http in (requests.Session(), admin.http):
+        answer = http.get(sp.start(), allow_redirects=False, timeout=60)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login?"), answer.text[:300]
+        assert f"organization={tenant.organization}" in answer.headers["location"]
+    assert not events(server, action="login", organization=tenant.organization)
+    # The routes that start or finish a sign-in are open to anyone, as Casdoor's: they sign nobody in
+    # without the sign-in's own proof (an SP's AuthnRequest, a provider's signed Response).
+    assert requests.get(f"{server.url}/api/saml/metadata", params={"application": f"admin/{tenant.application}"},
+                        timeout=60).status_code == 200
+    nobody = requests.post(f"{server.url}/api/acs", data={"SAMLResponse": "x", "RelayState": "y",
+                                                          "hookdoor_bounced": "1"}, timeout=60)
+    assert nobody.status_code == 400 and "this sign-in is unknown" in nobody.text
+
+
+def test_a_signed_in_user_with_a_broken_request_gets_a_clear_error(server: ServerProcess, tenant: Tenant,
+                                                                   sp: ServiceProvider) -> None:
+    http = requests.Session()
+    assert _sign_in_at_hookdoor(server, http, sp.start()).status_code == 200
+    for garbage in ("bm90IHhtbA==", "!!!", ""):
+        answer = http.get(f"{server.url}/login/saml/authorize/admin/{tenant.application}",
+                          params={"SAMLRequest": garbage}, allow_redirects=False, timeout=60)
+        assert answer.status_code == 400 and "invalid parameter SAMLRequest" in answer.text, answer.text[:300]

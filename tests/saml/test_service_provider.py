@@ -170,3 +170,16 @@ def test_a_saml_provider_without_its_idp_is_refused_at_save(admin: Api) -> None:
                                          "type": "Custom", "idP": "not a certificate", "issuerUrl": "http://x/idp",
                                          "endpoint": "http://127.0.0.1:9/sso"})
     assert answer["status"] == "error" and answer["msg"].startswith("invalid field idP"), answer
+
+
+def test_a_response_that_is_no_saml_is_a_clear_error(setting: Setting) -> None:
+    http = requests.Session()
+    _, fields = form_fields(setting.start(http).text)
+    for garbage in ("!!!", "PGE+"):  # not base64 XML; "<a>"
+        _, again = form_fields(setting.start(http).text)
+        answer = http.post(f"{setting.server.url}/api/acs", data={**again, "SAMLResponse": garbage},
+                           allow_redirects=False, timeout=60)
+        assert answer.status_code == 400 and "not a well-formed SAML Response" in answer.text, answer.text[:500]
+    missing = http.post(f"{setting.server.url}/api/acs", data={"RelayState": fields["RelayState"]},
+                        allow_redirects=False, timeout=60)
+    assert missing.status_code == 400 and "invalid field SAMLResponse" in missing.text

@@ -88,7 +88,8 @@ async def offered(db: Any, application: dict[str, Any], provider_name: str) -> O
                 or await providers.get(GLOBAL_OWNER, provider_name))
     if provider is None:
         raise NotFound(f"provider {provider_name!r} does not exist")
-    return Offered(application, item, SamlUpstream.of(provider) if is_saml_provider(provider) else Upstream.of(provider))
+    upstream = SamlUpstream.of(provider) if is_saml_provider(provider) else Upstream.of(provider)
+    return Offered(application, item, upstream)
 
 
 async def sign_in_buttons(db: Any, application: dict[str, Any]) -> list[dict[str, str]]:

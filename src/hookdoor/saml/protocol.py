@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, SAMLError, saml, xmldsig
 from saml2.attribute_converter import AttributeConverter, do_ava
@@ -24,7 +25,7 @@ from saml2.client import Saml2Client
 from saml2.config import IdPConfig, SPConfig
 from saml2.metadata import create_metadata_string
 from saml2.response import StatusError, UnsolicitedResponse
-from saml2.s_utils import UnknownPrincipal, UnsupportedBinding
+from saml2.s_utils import UnknownPrincipal, UnravelError, UnsupportedBinding
 from saml2.saml import NAME_FORMAT_BASIC, NameID
 from saml2.server import Server
 from saml2.sigver import SignatureError
@@ -36,8 +37,8 @@ from hookdoor.saml.schemas import (
     AssertedUser,
     IdpSettings,
     SamlRefused,
-    SamlUpstream,
     SamlUnavailable,
+    SamlUpstream,
 )
 
 # pysaml2 logs whole messages at DEBUG: an assertion is a credential, and never reaches a log.
@@ -158,8 +159,9 @@ def parse_authn_request(idp: IdentityProvider, encoded: str) -> AuthnRequest:
         server = Server(config=_idp_config(idp, files))
         try:
             request = server.parse_authn_request(encoded, binding).message
-        except (SAMLError, ValueError, TypeError, AttributeError) as exc:
-            raise SamlRefused(f"invalid parameter SAMLRequest: not a SAML AuthnRequest ({type(exc).__name__})") from None
+        except (SAMLError, UnravelError, ParseError, ValueError, TypeError, AttributeError) as exc:
+            problem = type(exc).__name__
+            raise SamlRefused(f"invalid parameter SAMLRequest: not a SAML AuthnRequest ({problem})") from None
     if request is None or request.issuer is None or not request.issuer.text:
         raise SamlRefused("invalid parameter SAMLRequest: the AuthnRequest names no Issuer")
     return AuthnRequest(id=request.id, issuer=request.issuer.text.strip(),
@@ -267,8 +269,11 @@ def _refusal(upstream: SamlUpstream, exc: Exception) -> SamlRefused:
     for kind, meaning in _REFUSALS:
         if isinstance(exc, kind):
             return SamlRefused(f"provider {upstream.id}'s SAML response is refused: {meaning}")
-    detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-    return SamlRefused(f"provider {upstream.id}'s SAML response is refused: {detail}")
+    if isinstance(exc, SAMLError) and str(exc):
+        # pysaml2's own refusals (a wrong destination, a missing issuer...) say what they are.
+        return SamlRefused(f"provider {upstream.id}'s SAML response is refused: {str(exc).splitlines()[0][:200]}")
+    return SamlRefused(f"provider {upstream.id}'s SAML response is refused: it is not a well-formed SAML Response "
+                       f"({type(exc).__name__})")
 
 
 def asserted_user(upstream: SamlUpstream, acs_url: str, encoded: str, request_id: str) -> AssertedUser:
@@ -277,7 +282,7 @@ def asserted_user(upstream: SamlUpstream, acs_url: str, encoded: str, request_id
     client = _client(upstream, acs_url)
     try:
         response = client.parse_authn_request_response(encoded, BINDING_HTTP_POST, outstanding={request_id: "/"})
-    except (SAMLError, ValueError, TypeError, AttributeError, KeyError) as exc:
+    except (SAMLError, UnravelError, ParseError, ValueError, TypeError, AttributeError, KeyError) as exc:
         raise _refusal(upstream, exc) from None
     except Exception as exc:  # pysaml2 raises bare Exception for some checks (audience, "Not for me!")
         if type(exc) is not Exception:

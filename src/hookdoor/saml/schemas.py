@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from hookdoor.errors import BadRequest, HookdoorError

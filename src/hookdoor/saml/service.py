@@ -28,8 +28,14 @@ from hookdoor.oauth import keys
 from hookdoor.oauth.service import redirect_uri_allowed
 from hookdoor.saml import protocol
 from hookdoor.saml.repository import SamlStore
-from hookdoor.saml.schemas import IdpSettings, SamlRefused, SamlUpstream, is_saml_provider, upstream_user, \
-    user_attributes
+from hookdoor.saml.schemas import (
+    IdpSettings,
+    SamlRefused,
+    SamlUpstream,
+    is_saml_provider,
+    upstream_user,
+    user_attributes,
+)
 
 ACS_PATH = "/api/acs"
 
