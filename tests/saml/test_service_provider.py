@@ -183,3 +183,10 @@ def test_a_response_that_is_no_saml_is_a_clear_error(setting: Setting) -> None:
     missing = http.post(f"{setting.server.url}/api/acs", data={"RelayState": fields["RelayState"]},
                         allow_redirects=False, timeout=60)
     assert missing.status_code == 400 and "invalid field SAMLResponse" in missing.text
+
+
+def test_the_sign_in_page_offers_the_saml_provider(setting: Setting) -> None:
+    page = requests.get(f"{setting.server.url}/login", params={"application": setting.tenant.application},
+                        timeout=30)
+    assert page.status_code == 200
+    assert "Sign in with Test IdP" in page.text and f"/login/provider/{setting.provider}?" in page.text
