@@ -164,6 +164,7 @@ class IdentityProvider:
     url: str = ""
     sign: bool = True
     audience: str = ""  # empty: the requester's
+    lifetime_minutes: int = 5  # negative: the assertion expired that long ago
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="saml-idp-")))
     sp_metadata: str = ""
 
@@ -182,7 +183,8 @@ class IdentityProvider:
             "entityid": self.entity_id, "xmlsec_binary": XMLSEC,
             "metadata": {"inline": [self.sp_metadata]} if self.sp_metadata else {},
             "service": {"idp": {"endpoints": {"single_sign_on_service": [(f"{self.url}/sso", BINDING_HTTP_REDIRECT)]},
-                                "policy": {"default": {"lifetime": {"minutes": 5}, "attribute_restrictions": None}}}},
+                                "policy": {"default": {"lifetime": {"minutes": self.lifetime_minutes},
+                                                       "attribute_restrictions": None}}}},
             **files,
         })
         return Server(config=config)

@@ -4,6 +4,7 @@ and found again; replayed, unsigned, wrongly signed and wrongly addressed respon
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -116,21 +117,24 @@ def test_a_response_answering_another_sign_in_is_refused(setting: Setting) -> No
 
 
 @pytest.mark.parametrize("fault, refusal", [
-    ("unsigned", "is refused"),
+    ("unsigned", "Neither the response nor the assertions are signed"),
     ("wrong key", "its signature does not verify with the provider"),
-    ("wrong audience", "is refused"),
+    ("wrong audience", "it is meant for another service provider"),
+    ("expired", "it has expired, is not valid yet"),
 ])
 def test_a_response_hookdoor_must_not_trust_is_refused(setting: Setting, fault: str, refusal: str) -> None:
     if fault == "unsigned":
         setting.idp.sign = False
     elif fault == "wrong key":
         setting.idp.private_key = _pair("impostor").private_key
+    elif fault == "expired":
+        setting.idp.lifetime_minutes = -10
     else:
         setting.idp.audience = "http://127.0.0.1:9/another-sp"
     http = requests.Session()
     refused, _ = setting.sign_in(http)
     assert refused.status_code == 400, refused.text[:500]
-    assert refusal in refused.text and 'name="password"' in refused.text  # the sign-in page, with why
+    assert refusal in refused.text and 'name="password"' in refused.text, re.findall(r"refused: [^<]*", refused.text)
     assert _account(setting, http)["status"] == "error"
     assert not events(setting.server, action="new-user", organization=setting.tenant.organization)
     assert any(refusal in (e["message"] or "") for e in events(setting.server, action="acs", outcome="error"))

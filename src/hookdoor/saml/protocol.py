@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from saml2.attribute_converter import AttributeConverter, do_ava
 from saml2.client import Saml2Client
 from saml2.config import IdPConfig, SPConfig
 from saml2.metadata import create_metadata_string
-from saml2.response import StatusError, UnsolicitedResponse
+from saml2.response import StatusError, UnsolicitedResponse, VerificationError
 from saml2.s_utils import UnknownPrincipal, UnravelError, UnsupportedBinding
 from saml2.saml import NAME_FORMAT_BASIC, NameID
 from saml2.server import Server
@@ -266,14 +267,26 @@ _REFUSALS: tuple[tuple[type[Exception], str], ...] = (
 
 
 def _refusal(upstream: SamlUpstream, exc: Exception) -> SamlRefused:
+    if isinstance(exc, VerificationError) and str(exc) == "Condition not OK":
+        return SamlRefused(f"provider {upstream.id}'s SAML response is refused: its conditions are not met (it has "
+                           "expired, is not valid yet, or is meant for another service provider)")
     for kind, meaning in _REFUSALS:
         if isinstance(exc, kind):
             return SamlRefused(f"provider {upstream.id}'s SAML response is refused: {meaning}")
+    if type(exc) is Exception and str(exc).startswith("AudienceRestrictions"):
+        return SamlRefused(f"provider {upstream.id}'s SAML response is refused: it is meant for another service "
+                           f"provider (its audience is not {upstream_audience(exc)})")
     if isinstance(exc, SAMLError) and str(exc):
         # pysaml2's own refusals (a wrong destination, a missing issuer...) say what they are.
         return SamlRefused(f"provider {upstream.id}'s SAML response is refused: {str(exc).splitlines()[0][:200]}")
     return SamlRefused(f"provider {upstream.id}'s SAML response is refused: it is not a well-formed SAML Response "
                        f"({type(exc).__name__})")
+
+
+def upstream_audience(exc: Exception) -> str:
+    """This SP's entity id, as pysaml2's audience refusal names it."""
+    found = re.search(r"entity_id=([^)]*)\)", str(exc))
+    return found.group(1) if found else "this service provider"
 
 
 def asserted_user(upstream: SamlUpstream, acs_url: str, encoded: str, request_id: str) -> AssertedUser:
