@@ -194,3 +194,22 @@ def test_the_sign_in_page_offers_the_saml_provider(setting: Setting) -> None:
                         timeout=30)
     assert page.status_code == 200
     assert "Sign in with Test IdP" in page.text and f"/login/provider/{setting.provider}?" in page.text
+
+
+def test_a_signed_in_user_links_the_saml_provider_and_signs_in_with_it(setting: Setting, admin: Api) -> None:
+    organization, application = setting.tenant.organization, setting.tenant.application
+    local = unique("local")
+    assert admin.post("add-user", {"owner": organization, "name": local, "password": "local-password-1234",
+                                   "signupApplication": application})["status"] == "ok"
+    api = Api(setting.server.url)
+    assert api.login(local, "local-password-1234", organization, application)["status"] == "ok"
+    started = api.http.get(f"{setting.server.url}/login/provider/{setting.provider}", allow_redirects=False,
+                           params={"application": application, "method": "link", "next": "/console"}, timeout=60)
+    action, fields = form_fields(api.http.get(started.headers["location"], timeout=60).text)
+    linked = api.http.post(action, data=fields, allow_redirects=False, timeout=60)
+    assert linked.status_code == 303, linked.text[:500]
+    recorded = events(setting.server, action="acs", subject=f"{organization}/{local}")
+    assert recorded and recorded[-1]["object"]["method"] == "link"
+    other = requests.Session()
+    assert setting.sign_in(other)[0].status_code == 303
+    assert _account(setting, other)["data"]["name"] == local  # the IdP's account signs in as the linked user
