@@ -43,6 +43,7 @@ from hookdoor.impersonation import endpoints as impersonation_endpoints
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
+from hookdoor.saml import endpoints as saml
 from hookdoor.system import endpoints as system_endpoints
 from hookdoor.uploads import endpoints as upload_endpoints
 from hookdoor.webhooks import endpoints as webhook_endpoints
@@ -181,6 +182,9 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(impersonation_endpoints.router)
     app.include_router(upload_endpoints.router)
     app.include_router(upload_endpoints.files_router)
+    app.include_router(saml.router)
+    app.include_router(saml.pages)
+    app.include_router(saml.acs_pages)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)

@@ -94,7 +94,16 @@ PAGES: dict[str, KindPage] = {
              DESCRIPTION, Field("homepageUrl", "Homepage", "url"),
              Field("redirectUris", "Redirect URIs", "lines", help="One URI per line."),
              Field("enablePassword", "Password sign-in", "checkbox"),
-             Field("enableSignUp", "Sign-up allowed", "checkbox")),
+             Field("enableSignUp", "Sign-up allowed", "checkbox"),
+             # Hookdoor as the application's SAML IdP (saml/).
+             Field("samlReplyUrl", "SAML reply URL", "url", admin_only=True,
+                   help="Where SAML responses go, whatever the request says; empty: the request's ACS URL, "
+                        "which the redirect URIs must name. The IdP metadata to give the service provider: "
+                        "/api/saml/metadata?application=admin/<this application's name>"),
+             Field("useEmailAsSamlNameId", "SAML NameID is the email", "checkbox"),
+             Field("enableSamlAssertionSignature", "Sign SAML assertions too", "checkbox"),
+             Field("disableSamlAttributes", "No SAML attributes", "checkbox"),
+             Field("samlHashAlgorithm", "SAML signature hash", "select", choices=("SHA256", "SHA512", "SHA1"))),
             (("organization", "Organization"), ("displayName", "Display name"), ("enableSignUp", "Sign-up")),
         ),
         KindPage(

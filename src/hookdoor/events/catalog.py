@@ -230,6 +230,8 @@ _SPECIALISED: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("acs", "A SAML response was received at the assertion consumer service."),
             ("saml/metadata", "The SAML identity provider metadata was read."),
+            ("get-saml-login", "A sign-in through an upstream SAML identity provider was started."),
+            ("saml/redirect", "A SAML AuthnRequest (POST binding) was passed on to the sign-in page."),
         ),
     ),
     (

@@ -140,7 +140,7 @@ APPLICATION_AUTHORITY = Authority(
     references=(Reference("cert", "cert", form="name", shared_ok=True),
                 Reference("providers", "provider", form="name", many=True, key="name", shared_ok=True)),
     guarded=("clientId", "clientSecret", "grantTypes", "redirectUris", "tokenFormat", "enablePassword",
-             "enableSignUp", "customScopes"),
+             "enableSignUp", "customScopes", "samlReplyUrl"),
 )
 # Tokens and sessions are credentials the server hands out: whom they act for is never edited.
 TOKEN_AUTHORITY = Authority(
@@ -186,9 +186,11 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind("provider", "providers", schemas.Provider, secret_fields=("clientSecret", "clientSecret2"),
           listed_globally=True,
           authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port", "customAuthUrl",
-                                       "customTokenUrl", "customUserInfoUrl")),
-          on_add="hookdoor.federation.service:check_new_provider",
-          on_update="hookdoor.federation.service:check_updated_provider"),
+                                       "customTokenUrl", "customUserInfoUrl", "idP", "issuerUrl", "endpoint",
+                                       "metadata")),
+          # SAML providers are checked by saml/, which hands every other provider to federation/.
+          on_add="hookdoor.saml.service:check_new_provider",
+          on_update="hookdoor.saml.service:check_updated_provider"),
     _kind("resource", "resources", on_change="hookdoor.uploads.service:resource_changed"),
     _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",), listed_globally=True,
           authority=Authority(guarded=("certificate", "privateKey")),

@@ -198,4 +198,6 @@ document.addEventListener("DOMContentLoaded", function () {
   each("main[data-live]", document, setUpLivePage);
   each("[data-events-picker]", document, setUpEventsPicker);
   each("[data-stream]", document, setUpArrivals);
+  // SAML's POST binding: the page carries a signed message on to its destination by itself.
+  each("form[data-auto-submit]", document, function (form) { form.submit(); });
 });
