@@ -39,6 +39,8 @@ from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
+from hookdoor.sync import endpoints as sync
+from hookdoor.sync import tasks as sync_tasks
 from hookdoor.webhooks import endpoints as webhook_endpoints
 from hookdoor.webhooks.target_guard import TargetPolicy
 
@@ -165,6 +167,9 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(federation.router)
     app.include_router(federation.pages)
     app.include_router(federation.callback_pages)
+    app.include_router(sync.router)
+    app.include_router(sync.ldap_router)
+    app.include_router(sync_tasks.lifecycle)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)

@@ -174,7 +174,8 @@ def test_update_user_schema_describes_the_user_object(schema_tools) -> None:
 def test_non_crud_events_allow_any_object_or_null() -> None:
     assert _schema("login")["properties"]["object"] == {"type": ["object", "null"]}
     assert _schema("get-user")["properties"]["object"] == {"type": ["object", "null"]}
-    assert _schema("delete-ldap")["properties"]["object"]["required"] == ["owner", "name"]
+    assert _schema("delete-user")["properties"]["object"]["required"] == ["owner", "name"]
+    assert _schema("delete-ldap")["properties"]["object"]["required"] == ["owner", "id"]  # Casdoor keys it by id
 
 
 def test_is_pattern() -> None:

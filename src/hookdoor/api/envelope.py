@@ -102,6 +102,18 @@ async def json_object(request: Request) -> dict[str, Any]:
     return body
 
 
+async def json_array(request: Request) -> list[Any]:
+    """The body as a JSON array (Casdoor's sync-ldap-users sends its users so)."""
+    raw = await request.body()
+    body = _parsed(raw) if raw.strip() else None
+    if not isinstance(body, list):
+        raise BadRequest("request body must be a JSON array")
+    if problem := storage_problem(body):
+        raise BadRequest(problem)
+    remember_json(request, body, len(raw))
+    return body
+
+
 async def form_or_json(request: Request) -> dict[str, str]:
     """Fields of a form post (multipart or urlencoded), or of a JSON object."""
     content_type = request.headers.get("content-type", "")

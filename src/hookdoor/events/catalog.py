@@ -287,12 +287,17 @@ def _any_object_schema() -> dict[str, Any]:
     return {"type": ["object", "null"]}
 
 
+# Kinds Casdoor keys by another field than their name (identity/registry.py's key_field).
+_KEY_FIELDS = {"ldap": "id"}
+
+
 def _resource_schema(kind: str) -> dict[str, Any]:
+    key = _KEY_FIELDS.get(kind, "name")
     return {
         "type": "object",
         "title": kind,
-        "required": ["owner", "name"],
-        "properties": _strings("owner", "name"),
+        "required": ["owner", key],
+        "properties": _strings("owner", key),
         "additionalProperties": True,
     }
 
