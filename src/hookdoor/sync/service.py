@@ -216,6 +216,7 @@ class DatabaseSync:
             for primary, user in mine.items():
                 if primary not in theirs:
                     await asyncio.to_thread(self._write_source, source, "insert", self._row_from_user(user))
+                    await self._set_pre_hash(user, self._local_hash(user))  # synced from now on
                     self.report.exported += 1
 
     async def _local_users(self) -> list[dict[str, Any]]:
@@ -228,7 +229,7 @@ class DatabaseSync:
 
     async def _reconcile(self, source: SourceDatabase, user: dict[str, Any], original: dict[str, Any],
                          row: dict[str, str], affiliations: dict[int, str] | None) -> None:
-        local_hash, source_hash = self._hash(self._row_from_user(user)), self._hash(row)
+        local_hash, source_hash = self._local_hash(user), self._source_hash(row)
         pre_hash = user.get("preHash") or ""
         if local_hash == pre_hash:  # unchanged here since the last sync
             if local_hash != source_hash:
@@ -248,7 +249,8 @@ class DatabaseSync:
             await self._update_from_source(user, original, row, affiliations, source_hash)
 
     def _write_source(self, source: SourceDatabase, verb: str, values: dict[str, Any], key_value: Any = None) -> None:
-        typed = {name: _typed(self._column_named(name), value) for name, value in values.items()}
+        # A column made of several ("first + last") cannot be split back: the source keeps its own.
+        typed = {name: _typed(self._column_named(name), value) for name, value in values.items() if "+" not in name}
         with source.connect() as connection:
             if verb == "insert":
                 source.insert(connection, typed)
@@ -270,13 +272,15 @@ class DatabaseSync:
         user["registerSource"] = f"{self.organization}/{self.syncer.name}"
         user.setdefault("properties", {})
         self._set_affiliation(user, affiliations)
-        user["hash"] = user["preHash"] = self._hash(row)
+        user["hash"] = user["preHash"] = self._source_hash(row)
         private = await self._password_columns(user)
         data = _validated_user(user)
         async with self.state.sessionmaker() as db:
             users = ObjectRepository(db, USER)
             if await users.exists(data["owner"], data["name"]):
                 raise Conflict(f"user {data['owner']}/{data['name']} already exists and is not this row's")
+            if await users.held_by_another("id", data["id"], data["owner"], data["name"]):
+                raise Conflict(f"invalid field id: another user already uses the id {data['id']!r}")
             await users.insert(data, {"password_hash": private.get("password_hash")})
             await self._record(db, "add-user", data)
             await self._record(db, "new-user-syncer", data)
@@ -286,6 +290,7 @@ class DatabaseSync:
     async def _update_from_source(self, user: dict[str, Any], original: dict[str, Any], row: dict[str, str],
                                   affiliations: dict[int, str] | None, source_hash: str) -> None:
         """Casdoor's updateUserForOriginalFields: the mapped fields (not the id), the affiliation and the hashes."""
+        private = await self._password_columns(dict(original))  # before the transaction: it may hash
         async with self.state.sessionmaker() as db:
             users = ObjectRepository(db, USER)
             stored = await users.get_stored(user["owner"], user["name"])
@@ -300,7 +305,6 @@ class DatabaseSync:
             self._set_affiliation(changed, affiliations)
             changed["hash"] = changed["preHash"] = source_hash
             changed["updatedTime"] = rfc3339(utcnow())
-            private = await self._password_columns(original)
             data = _validated_user(changed)
             await users.replace(user["owner"], user["name"], data, private or None)
             await self._record(db, "update-user", data)
@@ -325,7 +329,7 @@ class DatabaseSync:
         """Casdoor's setUserByKeyValue for each column: the user fields the row gives."""
         user: dict[str, Any] = {}
         for column in self.columns:
-            value = " ".join(row.get(name, "") for name in column.source_names())
+            value = " ".join(part for name in column.source_names() if (part := row.get(name, "")))
             user[json_field(column.casdoorName)] = _as_field(column.casdoorName, value, self.syncer.avatarBaseUrl)
         return user
 
@@ -341,12 +345,17 @@ class DatabaseSync:
             row[column.name] = _as_text(value)
         return row
 
-    def _hash(self, row: Mapping[str, str]) -> str:
-        """Casdoor's calculateHash: the MD5 of the hashed columns' values (credentials left out,
-        since Hookdoor keeps no copy of them to compare)."""
-        rebuilt = self._row_from_user(self._user_from_row(dict(row))) if any("+" in c.name for c in self.columns) \
-            else row
-        values = [rebuilt.get(c.name, "") for c in self.columns if c.isHashed and c.casdoorName not in PASSWORD_FIELDS]
+    def _source_hash(self, row: Mapping[str, str]) -> str:
+        """Casdoor's calculateHash of a source row: read as a user first, as Casdoor does."""
+        return self._hash(self._row_from_user(self._user_from_row(dict(row))))
+
+    def _local_hash(self, user: Mapping[str, Any]) -> str:
+        return self._hash(self._row_from_user(user))
+
+    def _hash(self, mapped: Mapping[str, str]) -> str:
+        """The MD5 of the hashed columns' values (credentials left out: Hookdoor keeps no copy of
+        them to compare)."""
+        values = [mapped.get(c.name, "") for c in self.columns if c.isHashed and c.casdoorName not in PASSWORD_FIELDS]
         return hashlib.md5("|".join(values).encode()).hexdigest()  # noqa: S324 - Casdoor's change marker, no secret
 
     def _set_affiliation(self, user: dict[str, Any], affiliations: dict[int, str] | None) -> None:
