@@ -14,7 +14,8 @@ from tests.compat.sdk import Tenant
 from tests.console.browser import ConsoleClient
 from tests.identity.test_events_recorded import events
 from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
-from tests.sync.slapd import ADMIN_DN, ADMIN_PASSWORD as DIRECTORY_PASSWORD, BASE_DN, Directory, running_directory
+from tests.sync.slapd import ADMIN_DN, BASE_DN, Directory, running_directory
+from tests.sync.slapd import ADMIN_PASSWORD as DIRECTORY_PASSWORD
 from tests.sync.sources import SOURCES
 
 
