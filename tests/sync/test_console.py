@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.compat.sdk import Tenant
+from tests.compat.sdk import Tenant, new_tenant
 from tests.console.browser import ConsoleClient
 from tests.identity.test_events_recorded import events
 from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
@@ -80,3 +80,37 @@ def test_an_ldap_page_lists_the_directory_and_syncs_the_selected(server: ServerP
     assert re.search(r'value="[^"]+" aria-label="sync grace" disabled', again.text)
     assert [e["outcome"] for e in events(server, action="new-user-ldap", subject=f"{tenant.organization}/grace")] \
         == ["ok"]
+
+
+def test_a_failed_run_is_kept_as_failed_with_its_error(server: ServerProcess, admin: Api, tenant: Tenant,
+                                                       console: ConsoleClient) -> None:
+    with SOURCES["sqlite"]() as source:
+        syncer = source.syncer(tenant.organization, tenant.organization, unique("syncer"))
+        assert admin.post("add-syncer", syncer)["status"] == "ok"
+        source.execute("DROP TABLE people")
+        answer = admin.get("run-syncer", id=f"{syncer['owner']}/{syncer['name']}")
+        assert answer["status"] == "error" and "table 'people' does not exist" in answer["msg"], answer
+        page = console.get(f"/console/sync/syncers/{syncer['owner']}/{syncer['name']}").text
+        assert 'id="last-run"><span class="badge">failed</span>' in page
+        assert "table &#39;people&#39; does not exist" in page or "table 'people' does not exist" in page
+
+
+def test_another_organizations_admin_cannot_open_or_run_a_syncer(server: ServerProcess, admin: Api,
+                                                                 tenant: Tenant) -> None:
+    other_tenant = new_tenant(admin)
+    other = other_tenant.organization
+    intruder = unique("admin")
+    assert admin.post("add-user", {"owner": other, "name": intruder, "password": "intruder-password-1",
+                                   "isAdmin": True})["status"] == "ok"
+    with SOURCES["sqlite"]() as source:
+        syncer = source.syncer(tenant.organization, tenant.organization, unique("syncer"))
+        assert admin.post("add-syncer", syncer)["status"] == "ok"
+        client = ConsoleClient(server.url)
+        client.login(intruder, "intruder-password-1", other, other_tenant.application)
+        path = f"/console/sync/syncers/{syncer['owner']}/{syncer['name']}"
+        assert client.get(path).status_code == 403
+        ran = client.post(path + "/run", {"csrf_token": client.csrf("/console/sync")})
+        assert ran.status_code == 403
+        refused = [e for e in events(server, action="run-syncer") if path in e["request"]["uri"]]
+        assert [(e["outcome"], e["message"][:19]) for e in refused] == [("error", "only administrators")]
+        assert syncer["name"] not in client.get("/console/sync").text
