@@ -14,6 +14,7 @@ from casdoor.ldap import Ldap
 from tests.compat.sdk import Tenant
 from tests.identity.test_events_recorded import events
 from tests.support import Api, ServerProcess, free_port, unique
+from tests.sync.dropping_proxy import dropping_proxy
 from tests.sync.slapd import ADMIN_DN, ADMIN_PASSWORD, BASE_DN, PEOPLE, Directory, password_of, running_directory
 
 
@@ -114,3 +115,15 @@ def test_only_managers_use_a_directory(server: ServerProcess, admin: Api, sdk: C
                    Api(server.url).get("get-ldap-users", id=ldap_id)):
         assert answer["status"] == "error", answer
     assert member.get("get-ldap-users", id=ldap_id)["msg"].startswith("only administrators")
+
+
+def test_a_directory_that_drops_the_connection_mid_search(server: ServerProcess, sdk: CasdoorSDK, tenant: Tenant,
+                                                          directory: Directory) -> None:
+    """The bind goes through, the search request is where the directory goes away: a clear error,
+    and nothing imported."""
+    with dropping_proxy(directory.port, drop_at=2) as port:
+        flaky = _ldap(tenant, directory, port=port)
+        sdk.add_ldap(flaky)
+        with pytest.raises(Exception, match="failed during the search"):
+            sdk.get_ldap_users(flaky.id)
+    assert sdk.get_users() == [] or all(not getattr(u, "ldap", "") for u in sdk.get_users())
