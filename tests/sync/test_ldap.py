@@ -13,7 +13,7 @@ from casdoor.ldap import Ldap
 
 from tests.compat.sdk import Tenant
 from tests.identity.test_events_recorded import events
-from tests.support import Api, ServerProcess, free_port, unique
+from tests.support import Api, ServerProcess, eventually, free_port, unique
 from tests.sync.dropping_proxy import dropping_proxy
 from tests.sync.slapd import ADMIN_DN, ADMIN_PASSWORD, BASE_DN, PEOPLE, Directory, password_of, running_directory
 
@@ -127,3 +127,17 @@ def test_a_directory_that_drops_the_connection_mid_search(server: ServerProcess,
         with pytest.raises(Exception, match="failed during the search"):
             sdk.get_ldap_users(flaky.id)
     assert sdk.get_users() == [] or all(not getattr(u, "ldap", "") for u in sdk.get_users())
+
+
+def test_auto_sync_imports_the_directory_on_its_own(server: ServerProcess, sdk: CasdoorSDK, tenant: Tenant,
+                                                     directory: Directory) -> None:
+    """autoSync (minutes): a server never synced is due at once, and the scheduler imports everyone."""
+    ldap = _ldap(tenant, directory, autoSync=1)
+    sdk.add_ldap(ldap)
+    eventually(lambda: {u.name for u in sdk.get_users()} >= {uid for uid, *_ in PEOPLE}, "the automatic sync")
+    recorded = events(server, action="new-user-ldap", subject=f"{tenant.organization}/linus")
+    assert [(e["outcome"], e["actor"]) for e in recorded] == [("ok", "system")]
+    assert recorded[0]["message"] == f"from LDAP server {tenant.organization}/{ldap.id}"
+    ldap.autoSync = 0
+    ldap.password = "***"
+    sdk.update_ldap(ldap)

@@ -20,11 +20,12 @@ from hookdoor.api.context import ApiContext, unit_of_work
 from hookdoor.api.envelope import json_array, json_object, ok
 from hookdoor.console.web import viewing
 from hookdoor.db.types import rfc3339, utcnow
-from hookdoor.errors import BadRequest, HookdoorError
+from hookdoor.errors import BadRequest, Conflict, HookdoorError
 from hookdoor.events.recorder import request_facts
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ObjectRepository
 from hookdoor.sync import ldap as ldap_rules
+from hookdoor.sync.repository import run_lock
 from hookdoor.sync.schemas import LdapUser
 from hookdoor.sync.service import (
     Origin,
@@ -162,7 +163,13 @@ async def perform_import(request: Request, ldap_id: str, users: list[LdapUser] |
                 stored = await ldap_rules.managed_ldap(context, ldap_id)
                 origin = Origin(context.principal, request_facts(request))
             chosen = users if isinstance(users, list) else await _chosen(request, stored)
-            answer = await ldap_rules.LdapImport(request.app.state, stored, origin).run(chosen)
+            key = f"{stored['owner']}/{stored['name']}"
+            # One import of a directory at a time (its automatic sync included): two at once would
+            # each create the same entry's user.
+            async with run_lock(request.app.state.engine, f"ldap:{key}") as held:
+                if not held:
+                    raise Conflict(f"the LDAP server {key} is being synced already")
+                answer = await ldap_rules.LdapImport(request.app.state, stored, origin).run(chosen)
     except HookdoorError as exc:
         failure = exc
     async with unit_of_work(request, "sync-ldap-users") as context:

@@ -132,6 +132,11 @@ class LdapImport:
     async def _create(self, user: LdapUser, organization: dict[str, Any]) -> None:
         async with self.state.sessionmaker() as db:
             users = ObjectRepository(db, USER)
+            taken, _ = await users.list(ListQuery(owner=self.organization, equals={"ldap": user.ldap_uuid}))
+            if taken:  # imported meanwhile
+                self.exist.append(user.model_dump())
+                await db.rollback()
+                return
             name = await _free_name(users, self.organization, user)
             try:
                 data = USER.model.model_validate(self._new_user(user, name, organization)).model_dump()
