@@ -33,6 +33,17 @@ def upgrade() -> None:
     sa.Column('expires_at', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_sync_leases'))
     )
+    _ldaps_keyed_by_id()
+
+
+def _ldaps_keyed_by_id() -> None:
+    """LDAP servers are keyed by their id now (stored as the name): one saved before has its name as id."""
+    ldaps = sa.table('ldaps', sa.column('owner'), sa.column('name'), sa.column('data', sa.JSON()))
+    connection = op.get_bind()
+    for owner, name, data in connection.execute(sa.select(ldaps.c.owner, ldaps.c.name, ldaps.c.data)).all():
+        if isinstance(data, dict) and not data.get('id'):
+            connection.execute(sa.update(ldaps).where(ldaps.c.owner == owner, ldaps.c.name == name)
+                               .values(data={**data, 'id': name}))
 
 
 def downgrade() -> None:
