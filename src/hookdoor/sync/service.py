@@ -215,9 +215,17 @@ class DatabaseSync:
         if not self.syncer.isReadOnly:
             for primary, user in mine.items():
                 if primary not in theirs:
-                    await asyncio.to_thread(self._write_source, source, "insert", self._row_from_user(user))
-                    await self._set_pre_hash(user, self._local_hash(user))  # synced from now on
-                    self.report.exported += 1
+                    await self._export(source, primary, user)
+
+    async def _export(self, source: SourceDatabase, primary: str, user: dict[str, Any]) -> None:
+        """A user the source does not have is written to it (Casdoor's addUser); a refusal is that user's."""
+        try:
+            await asyncio.to_thread(self._write_source, source, "insert", self._row_from_user(user))
+        except BadRequest as exc:
+            self.report.failed.append(f"{primary}: {exc.message}")
+            return
+        await self._set_pre_hash(user, self._local_hash(user))  # synced from now on
+        self.report.exported += 1
 
     async def _local_users(self) -> list[dict[str, Any]]:
         async with self.state.sessionmaker() as db:
