@@ -251,6 +251,7 @@ _SPECIALISED: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("get-webhook-event-detail", "A webhook event and its delivery attempts were read."),
             ("get-webhook-health", "A webhook's endpoint health was read."),
             ("get-event-types", "The event catalog was read."),
+            ("get-ldap-users", "The users of an LDAP server's directory were listed."),
         ),
     ),
     (
