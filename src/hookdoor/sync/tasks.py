@@ -33,12 +33,17 @@ def _origin(uri: str) -> Origin:
 
 
 async def _sources(state: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The syncers and LDAP servers that look due; each is checked again under its lock."""
     async with state.sessionmaker() as db:
         syncers, _ = await ObjectRepository(db, kind("syncer")).list(ListQuery())
         ldaps, _ = await ObjectRepository(db, kind("ldap")).list(ListQuery())
+        syncer_runs, ldap_runs = await repository.last_runs(db, "syncer"), await repository.last_runs(db, "ldap")
         await db.rollback()
-    enabled = [s for s in syncers if s.get("isEnabled") and (s.get("type") or "Database") == "Database"]
-    return enabled, [server for server in ldaps if int(server.get("autoSync") or 0) > 0]
+    due_syncers = [s for s in syncers if s.get("isEnabled") and (s.get("type") or "Database") == "Database"
+                   and is_due(syncer_runs.get(syncer_key(s)), s.get("syncInterval") or 0)]
+    due_ldaps = [server for server in ldaps
+                 if is_due(ldap_runs.get(f"{server['owner']}/{server['name']}"), int(server.get("autoSync") or 0) * 60)]
+    return due_syncers, due_ldaps
 
 
 async def run_due_sources(state: Any) -> None:
