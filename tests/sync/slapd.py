@@ -5,15 +5,21 @@ slapadd) and an MDB database of its own, stopped after."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.support import free_port
 
@@ -28,6 +34,8 @@ CONFIG = """dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: {folder}/slapd.pid
+olcTLSCertificateFile: {folder}/cert.pem
+olcTLSCertificateKeyFile: {folder}/key.pem
 
 dn: cn=module,cn=config
 objectClass: olcModuleList
@@ -92,6 +100,7 @@ def password_of(uid: str) -> str:
 @dataclass(frozen=True)
 class Directory:
     port: int
+    tls_port: int  # ldaps://, with a self-signed certificate for 127.0.0.1
 
     @property
     def url(self) -> str:
@@ -106,6 +115,23 @@ def ensure_slapd() -> None:
     subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=600)
     subprocess.run(["apt-get", "install", "-y", "slapd", "ldap-utils"], check=True, capture_output=True,
                    timeout=900, env=APT_ENV)
+
+
+def _self_signed(folder: Path) -> None:
+    """A key and a self-signed certificate for 127.0.0.1, which no trust store knows."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+                   .not_valid_after(now + timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .sign(key, hashes.SHA256()))
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                       serialization.PrivateFormat.TraditionalOpenSSL,
+                                                       serialization.NoEncryption()))
 
 
 def _slapadd(args: list[str], ldif: str) -> None:
@@ -128,16 +154,19 @@ def running_directory(folder: Path) -> Iterator[Directory]:
     ensure_slapd()
     config = folder / "slapd.d"
     config.mkdir(parents=True)
+    _self_signed(folder)
     (folder / "data").mkdir()
     _slapadd(["-n", "0", "-F", str(config)], CONFIG.format(folder=folder, base=BASE_DN, admin=ADMIN_DN,
                                                             password=ADMIN_PASSWORD))
     _slapadd(["-n", "1", "-F", str(config)], DATA)
-    port = free_port()
-    process = subprocess.Popen([SLAPD, "-d", "0", "-F", str(config), "-h", f"ldap://127.0.0.1:{port}/"],
+    port, tls_port = free_port(), free_port()
+    process = subprocess.Popen([SLAPD, "-d", "0", "-F", str(config), "-h",
+                                f"ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for(port, process)
-        yield Directory(port)
+        _wait_for(tls_port, process)
+        yield Directory(port, tls_port)
     finally:
         process.terminate()
         try:

@@ -141,3 +141,14 @@ def test_auto_sync_imports_the_directory_on_its_own(server: ServerProcess, sdk: 
     ldap.autoSync = 0
     ldap.password = "***"
     sdk.update_ldap(ldap)
+
+
+def test_tls_verifies_the_directory_unless_told_to_accept_a_self_signed_one(sdk: CasdoorSDK, tenant: Tenant,
+                                                                             directory: Directory) -> None:
+    trusting = _ldap(tenant, directory, port=directory.tls_port, enableSsl=True, allowSelfSignedCert=True)
+    sdk.add_ldap(trusting)
+    assert len(sdk.get_ldap_users(trusting.id)["users"]) == len(PEOPLE)  # over ldaps://
+    strict = _ldap(tenant, directory, port=directory.tls_port, enableSsl=True, allowSelfSignedCert=False)
+    sdk.add_ldap(strict)
+    with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):
+        sdk.get_ldap_users(strict.id)  # its certificate is signed by nobody this server trusts
