@@ -44,6 +44,8 @@ from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
 from hookdoor.saml import endpoints as saml
+from hookdoor.sync import endpoints as sync
+from hookdoor.sync import tasks as sync_tasks
 from hookdoor.system import endpoints as system_endpoints
 from hookdoor.uploads import endpoints as upload_endpoints
 from hookdoor.webhooks import endpoints as webhook_endpoints
@@ -185,6 +187,9 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(saml.router)
     app.include_router(saml.pages)
     app.include_router(saml.acs_pages)
+    app.include_router(sync.router)
+    app.include_router(sync.ldap_router)
+    app.include_router(sync_tasks.lifecycle)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)
