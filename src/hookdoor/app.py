@@ -37,6 +37,7 @@ from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, 
 from hookdoor.identity.passwords import Passwords
 from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
+from hookdoor.mfa import endpoints as mfa
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
 from hookdoor.webhooks import endpoints as webhook_endpoints
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(federation.router)
     app.include_router(federation.pages)
     app.include_router(federation.callback_pages)
+    app.include_router(mfa.router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)
