@@ -38,6 +38,7 @@ from hookdoor.identity.passwords import Passwords
 from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.mfa import endpoints as mfa
+from hookdoor.webauthn import endpoints as webauthn_endpoints
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
 from hookdoor.webhooks import endpoints as webhook_endpoints
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(federation.pages)
     app.include_router(federation.callback_pages)
     app.include_router(mfa.router)
+    app.include_router(webauthn_endpoints.router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)

@@ -37,6 +37,8 @@ CREDENTIAL_PARAMS = frozenset(
         "accesstoken", "access_token", "refreshtoken", "refresh_token", "idtoken", "id_token",
         "id_token_hint", "token", "code", "code_verifier", "device_code", "emailcode", "phonecode",
         "passcode", "recoverycode", "recoverycodes", "totpsecret", "captchatoken", "samlresponse",
+        # a WebAuthn answer (spent once used, but a signature is nobody's business), face data
+        "signature", "authenticatordata", "attestationobject", "clientdatajson", "faceidimage",
         # a webhook's signing secrets, and its custom headers (their values are API keys and the like)
         "signingsecret", "previoussigningsecret", "headers",
         # the key that reads /api/metrics

@@ -87,6 +87,12 @@ def totp_step(secret: str, passcode: str, now: float) -> int | None:
     return None
 
 
+def otpauth_url(secret: str, user: Mapping[str, Any], issuer: str) -> str:
+    """What the authenticator app scans: the secret, the account (owner/name) and the issuer."""
+    return pyotp.TOTP(secret, interval=TOTP_PERIOD_SECONDS).provisioning_uri(
+        name=f"{user['owner']}/{user['name']}", issuer_name=issuer)
+
+
 def qr_code(url: str) -> str:
     return segno.make(url, error="m").png_data_uri(scale=5, border=2)
 
@@ -171,8 +177,7 @@ class MfaSetup:
         secret, recovery_code = pyotp.random_base32(32), str(uuid.uuid4())
         await self.repository.start_setup(Setup(user_id_of(user), mfa_type, secret, hash_code(recovery_code), False),
                                           SETUP_LIFETIME_SECONDS)
-        url = pyotp.TOTP(secret, interval=TOTP_PERIOD_SECONDS).provisioning_uri(
-            name=f"{user['owner']}/{user['name']}", issuer_name=issuer)
+        url = otpauth_url(secret, user, issuer)
         return MfaProps(mfaType=mfa_type, secret=secret, url=url, recoveryCodes=[recovery_code], qrCode=qr_code(url),
                         mfaRememberInHours=int(organization.get("mfaRememberInHours") or 0)).answer()
 
