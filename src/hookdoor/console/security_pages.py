@@ -63,7 +63,8 @@ async def start_totp(request: Request) -> Response:
 async def enable_totp(request: Request) -> Response:
     """The passcode proves the app holds the secret (mfa/setup/verify), then the factor is on (enable)."""
     form = await read_form(request)
-    secret, recovery_code, after = _text(form, "secret"), _text(form, "recoveryCodes"), safe_next(_text(form, "next"), "")
+    secret, recovery_code = _text(form, "secret"), _text(form, "recoveryCodes")
+    after = safe_next(_text(form, "next"), "")
     user: dict[str, Any] = {}
     try:
         async with acting(request, "mfa/setup/verify", form) as context:

@@ -53,7 +53,8 @@ class WebAuthnRepository:
     async def begin(self, ceremony: Ceremony, lifetime_seconds: int) -> None:
         now = utcnow()
         await self.db.execute(delete(webauthn_ceremonies).where(webauthn_ceremonies.c.expires_at <= now))
-        await self.db.execute(delete(webauthn_ceremonies).where(webauthn_ceremonies.c.token_hash == ceremony.token_hash))
+        await self.db.execute(delete(webauthn_ceremonies).where(
+            webauthn_ceremonies.c.token_hash == ceremony.token_hash))
         await self.db.execute(insert(webauthn_ceremonies).values(
             token_hash=ceremony.token_hash, purpose=ceremony.purpose, user_id=ceremony.user_id,
             challenge=ceremony.challenge, expires_at=now + timedelta(seconds=lifetime_seconds)))
@@ -65,7 +66,8 @@ class WebAuthnRepository:
             webauthn_ceremonies.c.expires_at > utcnow()))).mappings().first()
         if row is None:
             return None
-        deleted = await self.db.execute(delete(webauthn_ceremonies).where(webauthn_ceremonies.c.token_hash == token_hash))
+        deleted = await self.db.execute(delete(webauthn_ceremonies).where(
+            webauthn_ceremonies.c.token_hash == token_hash))
         if deleted.rowcount != 1:
             return None  # another answer took it at the same moment
         return Ceremony(row["token_hash"], row["purpose"], row["user_id"], row["challenge"])

@@ -110,7 +110,8 @@ class Passkeys:
         rp = RelyingParty(self.context)
         existing = await self.repository.credentials_of(user_id_of(user))
         options = webauthn.generate_registration_options(
-            rp_id=rp.id, rp_name=rp.name, user_id=user_id_of(user).encode(), user_name=f"{user['owner']}/{user['name']}",
+            rp_id=rp.id, rp_name=rp.name, user_id=user_id_of(user).encode(),
+            user_name=f"{user['owner']}/{user['name']}",
             user_display_name=user.get("displayName") or user["name"], timeout=TIMEOUT_MS,
             attestation=AttestationConveyancePreference.NONE,
             authenticator_selection=AuthenticatorSelectionCriteria(resident_key=ResidentKeyRequirement.PREFERRED),
