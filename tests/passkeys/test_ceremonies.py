@@ -13,8 +13,8 @@ import pytest
 from tests.compat.sdk import new_tenant
 from tests.identity.test_events_recorded import events
 from tests.mfa.test_totp import PASSWORD, Person, new_person
-from tests.support import Api, ServerProcess
 from tests.passkeys.authenticator import SoftAuthenticator
+from tests.support import Api, ServerProcess
 
 
 def register(person: Person, authenticator: SoftAuthenticator) -> dict:

@@ -123,7 +123,7 @@ async def login(request: Request) -> Response:
         return await login_form(request, values, exc)
     if gate.next_mfa:
         # The password was right; the second factor is asked on a page of its own, for this browser.
-        return with_mfa_cookie(await _second_factor_page(request, after), gate.token, context.settings)
+        return with_mfa_cookie(await second_factor_page(request, after), gate.token, context.settings)
     assert session is not None
     if gate.setup_required:
         target = redirect("/console/account/security", next=after, notice="mfa-required")
@@ -131,7 +131,8 @@ async def login(request: Request) -> Response:
     return with_session_cookie(redirect(after), session.token, context.settings)
 
 
-async def _second_factor_page(request: Request, after: str, error: HookdoorError | None = None) -> Response:
+async def second_factor_page(request: Request, after: str, error: HookdoorError | None = None) -> Response:
+    """The second step of a sign-in whose first one was right (a password, or another provider)."""
     return await _signed_out_page(request, "login_mfa.html", error.status_code if error else 200,
                                   values={"next": after}, error=error.message if error else None,
                                   form_targets=client_after(after))
@@ -150,7 +151,7 @@ async def second_factor(request: Request) -> Response:
             user, application = await SecondFactor(context).complete(request.cookies.get(MFA_COOKIE, ""), body)
             session = await Accounts(context).open_session(user, application)
     except (SecondFactorRefused, BadRequest) as exc:
-        return await _second_factor_page(request, after, exc)
+        return await second_factor_page(request, after, exc)
     except HookdoorError as exc:  # the sign-in ended (expired, too many tries): its password again
         response = await login_form(request, {"next": after}, exc)
         response.delete_cookie(MFA_COOKIE, path="/")
