@@ -51,7 +51,7 @@ class MfaRepository:
     async def start_setup(self, setup: Setup, lifetime_seconds: int) -> None:
         """A new setup replaces the user's unfinished one of that type."""
         key = (mfa_setups.c.user_id == setup.user_id) & (mfa_setups.c.mfa_type == setup.mfa_type)
-        await self.db.execute(delete(mfa_setups).where(key))
+        await self.db.execute(delete(mfa_setups).where(key | (mfa_setups.c.expires_at <= utcnow())))
         await self.db.execute(insert(mfa_setups).values(
             user_id=setup.user_id, mfa_type=setup.mfa_type, secret=setup.secret,
             recovery_code_hash=setup.recovery_code_hash, verified=False,

@@ -136,7 +136,9 @@ class Passkeys:
         credential_id = bytes_to_base64url(verified.credential_id)
         if await self.repository.credential(credential_id) is not None:
             raise BadRequest("this passkey is already registered")
-        transports = (credential.get("response") or {}).get("transports") or []
+        answer = credential.get("response")
+        transports = answer.get("transports") if isinstance(answer, dict) else None
+        transports = transports if isinstance(transports, list) else []
         await self.repository.add_credential(Credential(
             credential_id, user_id_of(user), user["owner"], user["name"],
             bytes_to_base64url(verified.credential_public_key), verified.sign_count,
