@@ -249,6 +249,11 @@ def test_a_required_rule_gets_a_session_to_set_up_and_no_code(server: ServerProc
         "application": f"admin/{tenant.application}", "grantedScopes": ["openid"], "clientId": tenant.client_id,
         "responseType": "code", "redirectUri": "http://127.0.0.1:9/cb", "scope": "openid"})
     assert code_grant["status"] == "error" and "requires multi-factor" in code_grant["msg"]
+    authorize = person.api.http.get(f"{server.url}/login/oauth/authorize", allow_redirects=False, timeout=30, params={
+        "client_id": tenant.client_id, "redirect_uri": "http://127.0.0.1:9/cb", "response_type": "code",
+        "scope": "openid", "state": "st"})
+    assert authorize.status_code == 303 and "error=interaction_required" in authorize.headers["location"]
+    assert "code=" not in authorize.headers["location"]
     password_grant = requests.post(f"{server.url}/api/login/oauth/access_token", timeout=30, data={
         "grant_type": "password", "client_id": tenant.client_id, "client_secret": tenant.client_secret,
         "username": name, "password": PASSWORD}).json()
@@ -282,3 +287,15 @@ def test_every_route_records_its_event_without_secrets(server: ServerProcess, ad
     for action in routes[:5]:
         recorded = events(server, action=action, subject=person.id)
         assert recorded and all(app.secret not in json.dumps(e, default=str) for e in recorded), action
+
+
+def test_a_recovery_code_used_twice_at_once_signs_in_once(server: ServerProcess, person: Person) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, recovery = set_up_totp(person)
+    browsers = [Api(server.url) for _ in range(4)]
+    for browser in browsers:
+        assert person.login(browser).json()["data"] == "NextMfa"
+    with ThreadPoolExecutor(len(browsers)) as pool:
+        answers = list(pool.map(lambda b: second_step(b, person, recoveryCode=recovery).status_code, browsers))
+    assert sorted(answers) == [200, 401, 401, 401], answers
