@@ -84,3 +84,42 @@ def test_set_up_totp_then_sign_in_with_it(browser: Browser, server: ServerProces
         assert answer["state"] == ["st"] and answer["code"][0]
     finally:
         context.close()
+
+
+def test_register_a_passkey_then_sign_in_with_it(browser: Browser, server: ServerProcess, admin: Api,
+                                                 screenshots: bool) -> None:
+    """Chromium's own WebAuthn machinery with a virtual authenticator (DevTools' WebAuthn domain) in
+    place of a security key. On localhost: browsers take no IP address as a relying-party id."""
+    client = new_client(server, admin, redirectUris=[CALLBACK])
+    organization, application = client.tenant.organization, client.tenant.application
+    base = server.url.replace("127.0.0.1", "localhost")
+    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    devtools = context.new_cdp_session(page)
+    devtools.send("WebAuthn.enable")
+    devtools.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    try:
+        page.goto(f"/login?{urlencode({'organization': organization, 'application': application})}")
+        _password_step(page, client.user, organization, application)
+        expect(page).to_have_url(re.compile(r"/console"))
+        page.goto("/console/account/security")
+        page.click("text=Register a passkey")
+        expect(page.locator("[role=status]")).to_contain_text("Passkey registered")
+        expect(page.locator("table tbody tr")).to_have_count(1)
+        if screenshots:
+            shoot(page, "security-passkey")
+        page.click("text=Sign out")
+
+        page.goto(f"/login?{urlencode({'next': '/console/account/security'})}")
+        page.click("text=Sign in with a passkey")
+        expect(page).to_have_url(re.compile(r"/console/account/security$"))
+        expect(page.locator("table tbody tr")).to_have_count(1)
+        assert client.user in page.inner_text("header")
+        page.click("text=Remove")
+        expect(page.locator("[role=status]")).to_contain_text("Passkey removed")
+        expect(page.locator("#no-passkeys")).to_be_visible()
+    finally:
+        context.close()
