@@ -106,7 +106,10 @@ def test_sign_in_asks_for_the_passcode_and_a_wrong_one_fails(person: Person) -> 
     code = fresh_code(app, used)
     answer = second_step(browser, person, passcode=code, mfaType="app").json()
     assert answer == {**answer, "status": "ok", "data": person.id}, answer
-    assert browser.get("get-account")["data"]["name"] == person.name
+    account = browser.get("get-account")["data"]
+    assert account["name"] == person.name
+    assert [f for f in account["multiFactorAuths"] if f["enabled"]] == [
+        {"enabled": True, "isPreferred": True, "mfaType": "app", "mfaRememberInHours": 0}]
 
     again = Api(person.api.base_url)
     assert person.login(again).json()["data"] == "NextMfa"

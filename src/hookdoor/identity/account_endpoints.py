@@ -13,7 +13,7 @@ from hookdoor.errors import BadRequest
 from hookdoor.identity.accounts import Accounts, login_type_of
 from hookdoor.identity.credentials import SESSION_COOKIE, with_session_cookie
 from hookdoor.mfa.schemas import NEXT_MFA, REQUIRED_MFA
-from hookdoor.mfa.service import MFA_COOKIE, SecondFactor, second_factor_given, with_mfa_cookie
+from hookdoor.mfa.service import MFA_COOKIE, SecondFactor, all_props, second_factor_given, with_mfa_cookie
 from hookdoor.oauth.service import logout_redirect
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -120,6 +120,8 @@ async def sso_logout(response: Response, context: ApiContext = Context) -> dict[
 @router.get("/get-account")
 async def get_account(context: ApiContext = Context) -> dict[str, Any]:
     user, organization = await Accounts(context).account()
+    # As Casdoor: the account shows its factors (masked: whether each is on and preferred, no secret).
+    user["multiFactorAuths"] = all_props(await SecondFactor(context).factors_of(user))
     return ok(user, organization, sub=user.get("id", ""), name=user["name"])
 
 
