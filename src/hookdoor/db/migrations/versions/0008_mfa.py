@@ -1,8 +1,8 @@
 """multi-factor authentication and WebAuthn: mfa_factors, mfa_setups, mfa_challenges,
 webauthn_credentials, webauthn_ceremonies (mfa/, webauthn/)
 
-Revision ID: 0006_mfa
-Revises: 0005
+Revision ID: 0008_mfa
+Revises: 0007
 Create Date: 2026-12-02 00:50:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from hookdoor.db.types import UTCDateTime
 
-revision = '0006_mfa'
-down_revision = '0005'
+revision = '0008_mfa'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
