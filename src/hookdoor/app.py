@@ -42,11 +42,11 @@ from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.impersonation import endpoints as impersonation_endpoints
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.mfa import endpoints as mfa
-from hookdoor.webauthn import endpoints as webauthn_endpoints
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
 from hookdoor.system import endpoints as system_endpoints
 from hookdoor.uploads import endpoints as upload_endpoints
+from hookdoor.webauthn import endpoints as webauthn_endpoints
 from hookdoor.webhooks import endpoints as webhook_endpoints
 from hookdoor.webhooks.target_guard import TargetPolicy
 
