@@ -44,7 +44,7 @@ from hookdoor.mfa.schemas import (
 
 USERS = kind("user")
 ORGANIZATIONS = kind("organization")
-MFA_RULES = ("Optional", "Prompt", REQUIRED_RULE)
+MFA_RULES = ("", "Optional", "Prompt", REQUIRED_RULE)  # "": no rule (Casdoor's MfaItem default)
 WRONG_PASSCODE = "totp passcode error"  # Casdoor's message
 
 
@@ -128,7 +128,7 @@ async def check_organization_mfa_items(context: Any, *args: dict[str, Any]) -> d
         name, rule = (item.get("name"), item.get("rule")) if isinstance(item, dict) else (None, None)
         if name not in ALL_TYPES or rule not in MFA_RULES:
             raise BadRequest(f"invalid field mfaItems: each item is {{name: one of {', '.join(ALL_TYPES)}, "
-                             f"rule: one of {', '.join(MFA_RULES)}}}, not {item!r}")
+                             f"rule: Optional, Prompt or Required}}, not {item!r}")
         if rule == REQUIRED_RULE and name not in SUPPORTED_TYPES:
             raise BadRequest(f"invalid field mfaItems: {name!r} cannot be Required: users can set up only "
                              f"{', '.join(SUPPORTED_TYPES)} factors on this server")
