@@ -28,7 +28,8 @@ def _textarea(html: str, name: str) -> str:
 def test_every_declared_kind_has_pages() -> None:
     from hookdoor.identity.registry import KINDS
 
-    assert {k.plural for k in KINDS} - set(PAGES) == {"webhooks"}  # Settings > Webhooks has its own
+    # Settings > Webhooks and Synchronization (LDAP servers) have their own.
+    assert {k.plural for k in KINDS} - set(PAGES) == {"webhooks", "ldaps"}
     assert len(MORE_PAGES) >= 15
 
 

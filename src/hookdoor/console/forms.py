@@ -162,7 +162,8 @@ CREATE_DEFAULTS: dict[str, Any] = {"isEnabled": True, "enablePassword": True, "e
 # and everything else (nested lists, objects, fields the model does not declare) as one JSON box.
 
 BASE_FIELDS = frozenset({"owner", "name", "createdTime", "updatedTime", "displayName"})
-OWN_PAGES = frozenset({"webhook"})  # Settings > Webhooks (webhook_pages.py)
+# Settings > Webhooks (webhook_pages.py); LDAP servers, keyed by id, on Synchronization (sync_pages.py).
+OWN_PAGES = frozenset({"webhook", "ldap"})
 EXTRA = "extraJson"
 LONG_TEXT = frozenset({"certificate", "description", "content", "text"})
 
