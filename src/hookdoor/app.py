@@ -36,9 +36,11 @@ from hookdoor.identity import account_endpoints, endpoints
 from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, stored_secret_key
 from hookdoor.identity.passwords import Passwords
 from hookdoor.identity.throttle import LoginThrottle
+from hookdoor.messaging import endpoints as messaging
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
+from hookdoor.verification import endpoints as verification
 from hookdoor.webhooks import endpoints as webhook_endpoints
 from hookdoor.webhooks.target_guard import TargetPolicy
 
@@ -165,6 +167,8 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(federation.router)
     app.include_router(federation.pages)
     app.include_router(federation.callback_pages)
+    app.include_router(messaging.router)
+    app.include_router(verification.router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)

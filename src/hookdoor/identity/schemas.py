@@ -175,6 +175,20 @@ class Provider(CasdoorObject):
     userMapping: dict[str, str] | None = None
     emailRegex: str = ""
     enablePkce: bool = False
+    # Providers that send (messaging/schemas.py): an SMTP server's account, From address and name
+    # (clientId2, clientSecret2) and TLS; an HTTP sender's URL, method, headers and templates.
+    clientId2: str = ""
+    clientSecret2: str = ""
+    sslMode: str = ""
+    disableSsl: bool = False
+    endpoint: str = Field(default="", max_length=2000)
+    receiver: str = Field(default="", max_length=2000)
+    method: str = ""
+    title: str = ""
+    content: str = Field(default="", max_length=20000)
+    templateCode: str = Field(default="", max_length=2000)
+    issuerUrl: str = Field(default="", max_length=2000)
+    httpHeaders: dict[str, str] | str | None = None
 
 
 class Cert(CasdoorObject):
