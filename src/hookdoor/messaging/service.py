@@ -231,6 +231,7 @@ class Messaging:
         return principal
 
     async def send_email(self, body: Mapping[str, Any], provider_name: str) -> None:
+        self._require_sender()  # before looking at the body: a refused caller learns nothing of it
         form = EmailForm.of(body)
         provider = await self._provider(EMAIL, provider_name or form.provider)
         if form.tests_server_only:
@@ -241,11 +242,13 @@ class Messaging:
         await send_email(self.context, provider, list(form.receivers), form.title, form.content, form.sender)
 
     async def send_sms(self, body: Mapping[str, Any], provider_name: str) -> None:
+        self._require_sender()  # before looking at the body: a refused caller learns nothing of it
         form = SmsForm.of(body)
         provider = await self._provider(SMS, provider_name)
         await send_sms(self.context, provider, list(form.receivers), form.content)
 
     async def send_notification(self, body: Mapping[str, Any], provider_name: str) -> None:
+        self._require_sender()  # before looking at the body: a refused caller learns nothing of it
         form = NotificationForm.of(body)
         provider = await self._provider(NOTIFICATION, provider_name)
         await send_notification(self.context, provider, form.content, form.recipient)

@@ -14,7 +14,7 @@ import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formataddr
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import aiosmtplib
@@ -64,7 +64,7 @@ async def _smtp_session(provider: SmtpProvider, policy: TargetPolicy) -> aiosmtp
     sock = await _vetted_socket(provider.host, provider.port, policy)
     implicit_tls = provider.ssl_mode == "Enable" or (provider.ssl_mode == "Auto" and provider.port == IMPLICIT_TLS_PORT)
     start_tls: bool | None = {"Disable": False, "StartTLS": True}.get(provider.ssl_mode)
-    client = aiosmtplib.SMTP(hostname=provider.host, port=provider.port, sock=sock, use_tls=implicit_tls,
+    client = aiosmtplib.SMTP(hostname=provider.host, sock=sock, use_tls=implicit_tls,
                              start_tls=False if implicit_tls else start_tls, timeout=TIMEOUT_SECONDS)
     await client.connect()
     if provider.user:
@@ -117,7 +117,8 @@ def _smtp_reason(exc: BaseException) -> str:
 def sms_request(provider: HttpSmsProvider, phone: str, text: str) -> tuple[str, str, dict[str, str], bytes | None]:
     """Casdoor's Custom HTTP SMS request: method, URL, headers and body, for one phone number."""
     content = provider.template.replace("%s", text, 1)
-    url = provider.endpoint.replace("{mobile}", phone).replace("{code}", text)
+    # Quoted as they go into the URL: a "+" left as it is would arrive as a space.
+    url = provider.endpoint.replace("{mobile}", quote(phone, safe="")).replace("{code}", quote(text, safe=""))
     fields = {provider.phone_field: phone, provider.content_field: content}
     headers = dict(provider.headers)
     if provider.method == "GET":

@@ -341,6 +341,12 @@ def _text(body: Mapping[str, Any], name: str, max_length: int = 320) -> str:
     return value.strip()
 
 
+def code_sign_in_allowed(application: Mapping[str, Any]) -> bool:
+    """Casdoor's signin methods: "Verification code" must be among them where the application lists any."""
+    methods = [m for m in application.get("signinMethods") or [] if isinstance(m, dict)]
+    return not methods or any(m.get("name") == "Verification code" for m in methods)
+
+
 def _forgot_password_allowed(application: Mapping[str, Any]) -> bool:
     """Casdoor refuses the forget flow unless the sign-in page shows "Forgot password?"; an application
     that lists no sign-in items shows the default page, which has it."""
