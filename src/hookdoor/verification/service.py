@@ -16,6 +16,7 @@ import hmac
 import secrets
 import string
 import time
+from urllib.parse import urlencode
 from collections.abc import Mapping
 from typing import Any
 
@@ -158,7 +159,7 @@ class Verifications:
         await self._refuse_early_resend(application, receiver)
         code = new_code()
         if category == EMAIL:
-            await self._email_code(provider, application, user, receiver, code)
+            await self._email_code(provider, application, user, receiver, code, form.method)
         else:
             await messaging.send_sms(self.context, provider, [receiver], code)
         await self._remember(application, form.method, category, receiver, user, provider, code)
@@ -197,13 +198,24 @@ class Verifications:
             raise TooManyRequests(f"you can only send one code in {seconds}s", max(wait, 1))
 
     async def _email_code(self, provider: dict[str, Any], application: Mapping[str, Any],
-                          user: Mapping[str, Any] | None, receiver: str, code: str) -> None:
+                          user: Mapping[str, Any] | None, receiver: str, code: str, purpose: str) -> None:
         smtp = messaging.smtp_provider(provider)
         friendly = (user or {}).get("displayName") or (user or {}).get("name") or "Hi"
-        content = _without_reset_link(smtp.content.replace("%s", code, 1)).replace(FRIENDLY_NAME, friendly, 1)
+        content = smtp.content.replace("%s", code, 1).replace(FRIENDLY_NAME, friendly, 1)
+        if purpose == FORGET and user is not None:
+            content = self._with_reset_link(content, application, user, receiver, code)
+        content = _without_reset_link(content)
         organization = await ObjectRepository(self.db, ORGANIZATIONS).get(GLOBAL_OWNER, application.get("organization") or "")
         sender = (organization or {}).get("displayName") or application.get("organization") or "Hookdoor"
         await messaging.send_email(self.context, provider, [receiver], smtp.title, content, sender)
+
+    def _with_reset_link(self, content: str, application: Mapping[str, Any], user: Mapping[str, Any],
+                         receiver: str, code: str) -> str:
+        """Casdoor's forget mail: ``%link`` inside ``<reset-link>`` is the page that sets the new password."""
+        from hookdoor.oauth.service import issuer_of_request
+        query = urlencode({"code": code, "username": user["name"], "dest": masked_email(receiver)})
+        link = f"{issuer_of_request(self.context.request)}/forget/{application['name']}?{query}"
+        return content.replace("%link", link).replace("<reset-link>", "").replace("</reset-link>", "")
 
     async def _remember(self, application: Mapping[str, Any], purpose: str, category: str, receiver: str,
                         user: Mapping[str, Any] | None, provider: Mapping[str, Any], code: str) -> None:
@@ -298,6 +310,7 @@ class Verifications:
         found = await self._find_user(organization, username)
         if found is None or found.data.get("isDeleted"):
             raise BadRequest(WRONG_CODE if found is None else NO_SUCH_USER)
+        self.context.action.concerns(subject=USERS.mask(found.data, may_manage=False))
         typed = username.strip()
         kind_ = PHONE_TYPE if found.data.get("phone") and typed == found.data["phone"] else EMAIL_TYPE
         receiver = normal_receiver(kind_, found.data.get("phone" if kind_ == PHONE_TYPE else "email") or typed)
@@ -312,11 +325,12 @@ class Verifications:
         verified: dict[str, bool] = {}
         for field, code_field, kind_ in (("email", "emailCode", EMAIL_TYPE), ("phone", "phoneCode", PHONE_TYPE)):
             dest, code = _text(body, field), _text(body, code_field)
-            if dest and (code or _signup_requires_code(application, field)):
+            if _signup_requires_code(application, field) and not (dest and code):
+                raise BadRequest(f"invalid field {code_field}: a verified {field} is required to sign up "
+                                 "(send-verification-code, method signup)")
+            if dest and code:
                 await self.codes.check(normal_receiver(kind_, dest, _text(body, "countryCode")), code, spend=True)
                 verified[field] = True
-            elif _signup_requires_code(application, field):
-                raise BadRequest(f"invalid field {field}: a verified {field} is required to sign up")
         return verified
 
     async def spend_verified_code(self, user: Mapping[str, Any], code: str) -> None:

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import SERVER_ENV
+from tests.messaging.conftest import smtp  # noqa: F401 (the SMTP server, a fixture here too)
+from tests.support import ServerProcess, running_server
+
+
+@pytest.fixture(scope="session")
+def brief_codes_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server whose codes expire after two seconds, for the test that lets one expire."""
+    env = {**SERVER_ENV, "HOOKDOOR_VERIFICATION_CODE_SECONDS": "2"}
+    with running_server("sqlite", tmp_path_factory.mktemp("brief-codes"), env) as process:
+        yield process
