@@ -17,7 +17,7 @@ import secrets
 import string
 import time
 from urllib.parse import urlencode
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from captcha.image import ImageCaptcha
@@ -66,6 +66,11 @@ CAPTCHA_SECONDS = 300
 CAPTCHA_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "0O1IL5S2Z8B")
 CAPTCHA_LENGTH = 5
 FRIENDLY_NAME = "%{user.friendlyName}"
+
+
+def random_answer() -> str:
+    """Letters and digits that read apart in a distorted image (no 0/O, 1/I/L, 5/S, 2/Z, 8/B)."""
+    return "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(CAPTCHA_LENGTH))
 
 
 def new_code() -> str:
@@ -382,9 +387,10 @@ def _signup_requires_code(application: Mapping[str, Any], field: str) -> bool:
 class Captcha:
     """Casdoor's captcha provider of type "Default": an image made here, its answer checked here."""
 
-    def __init__(self, context: ApiContext) -> None:
+    def __init__(self, context: Any, new_answer: Callable[[], str] | None = None) -> None:
         self.context = context
         self.captchas = Captchas(context.db)
+        self.new_answer = new_answer or random_answer
 
     async def provider_of(self, application: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
         """The application's captcha provider and the rule of its item (Always, Dynamic, Internet-Only, None)."""
@@ -399,7 +405,7 @@ class Captcha:
         return None, "None"
 
     async def new(self, provider: Mapping[str, Any]) -> dict[str, Any]:
-        answer = "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(CAPTCHA_LENGTH))
+        answer = self.new_answer()
         captcha_id = secrets.token_urlsafe(18)
         now = time.time()
         await self.captchas.add(_sha256(captcha_id), _sha256(answer), now + CAPTCHA_SECONDS, now)
