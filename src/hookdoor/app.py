@@ -168,6 +168,7 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(federation.pages)
     app.include_router(federation.callback_pages)
     app.include_router(messaging.router)
+    app.include_router(messaging.pages)
     app.include_router(verification.router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files

@@ -16,7 +16,7 @@ from hookdoor.identity.registry import GLOBAL_OWNER, ResourceKind, kind
 class Field:
     name: str
     label: str
-    type: str = "text"  # text, email, url, password, textarea, lines, checkbox, select, organization
+    type: str = "text"  # text, email, url, password, textarea, lines, checkbox, select, organization, number
     help: str = ""
     choices: tuple[str, ...] = ()
     on_edit: bool = True  # shown when editing
@@ -110,6 +110,28 @@ PAGES: dict[str, KindPage] = {
              Field("effect", "Effect", "select", choices=("Allow", "Deny")), ENABLED),
             (("owner", "Organization"), ("displayName", "Display name"), ("effect", "Effect")),
         ),
+        KindPage(
+            kind("provider"), "Providers",
+            (ORGANIZATION_OWNER, NAME, DISPLAY_NAME,
+             Field("category", "Category", "select", choices=("Email", "SMS", "Notification", "Captcha", "OAuth")),
+             Field("type", "Type", help="Email: Default (SMTP); SMS: Custom HTTP SMS; Notification: Custom HTTP "
+                   "or Slack; Captcha: Default; OAuth: Custom."),
+             Field("host", "SMTP host"), Field("port", "SMTP port", "number"),
+             Field("sslMode", "TLS", "select", choices=("Auto", "Enable", "StartTLS", "Disable"),
+                   help="Auto: TLS on port 465, STARTTLS elsewhere when the server offers it."),
+             Field("clientId", "Client ID / SMTP user"),
+             Field("clientSecret", "Client secret / SMTP password", "password",
+                   help="Leave empty to keep the current one."),
+             Field("clientId2", "From address"), Field("clientSecret2", "From name"),
+             Field("endpoint", "SMS endpoint", "url", help="{mobile} and {code} are filled in."),
+             Field("receiver", "Notification URL", "url"),
+             Field("method", "HTTP method", "select", choices=("POST", "GET", "PUT", "DELETE")),
+             Field("title", "Email subject / content field name"),
+             Field("content", "Email text", "textarea", help="%s is the code; %{user.friendlyName} the user."),
+             Field("templateCode", "SMS template", help="%s is the content."),
+             Field("issuerUrl", "SMS content type", help="application/json or application/x-www-form-urlencoded.")),
+            (("owner", "Organization"), ("category", "Category"), ("type", "Type")),
+        ),
     )
 }
 CREATE_DEFAULTS: dict[str, Any] = {"isEnabled": True, "enablePassword": True, "effect": "Allow"}
@@ -139,6 +161,9 @@ def object_body(page: KindPage, form: FormData, *, creating: bool, manager: bool
         elif field.type == "password":
             if password := form.get(field.name):
                 body["password" if field.name == "newPassword" else field.name] = password
+        elif field.type == "number":
+            typed = _text(form, field.name)
+            body[field.name] = int(typed) if typed.isdigit() else typed or 0  # a wrong one is named by validation
         else:
             body[field.name] = _text(form, field.name)
     if creating and page.kind.globally_owned:

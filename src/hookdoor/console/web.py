@@ -54,6 +54,7 @@ NOTICES = {
     "webhook-created": "Webhook created: its deliveries arrive in this bin.",
     "signed-out": "You are signed out.",
     "signed-up": "Account created: sign in with it.",
+    "test-sent": "A test message was sent through this provider.",
 }
 
 

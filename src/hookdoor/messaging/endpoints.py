@@ -9,12 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from starlette.requests import Request
+from starlette.responses import Response
 
 from hookdoor.api.context import ApiContext, api_context
 from hookdoor.api.envelope import json_object, ok
-from hookdoor.messaging.service import Messaging
+from hookdoor.console.web import ConsoleRoute, acting, read_form, redirect, viewing
+from hookdoor.errors import HookdoorError, NotAuthenticated, NotFound
+from hookdoor.identity.registry import kind
+from hookdoor.identity.service import ObjectService
+from hookdoor.messaging.service import TEST_ACTIONS, Messaging, send_test
 
 router = APIRouter(prefix="/api", tags=["notifications"])
+pages = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Context = Depends(api_context, scope="function")
 ProviderName = Query("", max_length=100, description="The provider to send with; the application's by default")
 
@@ -43,3 +50,23 @@ async def send_sms(context: ApiContext = Context, provider: str = ProviderName) 
 async def send_notification(context: ApiContext = Context, provider: str = ProviderName) -> dict[str, Any]:
     await Messaging(context).send_notification(await json_object(context.request), provider)
     return ok()
+
+
+@pages.post("/console/providers/{owner}/{name}/test")
+async def send_a_test(request: Request, owner: str, name: str) -> Response:
+    """The provider page's "Send a test": back to the page, with the provider's error if it failed."""
+    form = await read_form(request)
+    page = f"/console/providers/{owner}/{name}"
+    async with viewing(request) as context:
+        provider = await ObjectService(context, kind("provider")).get(owner, name)
+    if provider is None or provider.get("category") not in TEST_ACTIONS:
+        raise NotFound(f"provider {owner}/{name} does not exist or sends nothing")
+    receiver = form.get("receiver")
+    try:
+        async with acting(request, TEST_ACTIONS[provider["category"]], form) as context:
+            await send_test(context, provider, receiver.strip() if isinstance(receiver, str) else "")
+    except HookdoorError as exc:
+        if isinstance(exc, NotAuthenticated):
+            raise
+        return redirect(page, testError=exc.message)
+    return redirect(page, notice="test-sent")

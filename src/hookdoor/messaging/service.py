@@ -293,3 +293,27 @@ class Messaging:
     async def _default_application(self, organization: str) -> str:
         found = await ObjectRepository(self.context.db, ORGANIZATIONS).get(GLOBAL_OWNER, organization)
         return str((found or {}).get("defaultApplication") or "")
+
+
+# ---- the console's "send a test" on a provider's page -----------------------------------------------
+
+TEST_ACTIONS = {EMAIL: "send-email", SMS: "send-sms", NOTIFICATION: "send-notification"}
+TEST_TEXT = "This is a test message from Hookdoor."
+
+
+async def send_test(context: ApiContext, provider: Mapping[str, Any], receiver: str) -> None:
+    """A test through ``provider`` to ``receiver``, by its administrator: the same sends and limits
+    as the API's, recorded as the category's send event."""
+    if not context.require_login().manages(PROVIDERS.organization_of(provider)):
+        raise Forbidden(f"you may not send with provider {provider_id(provider)}")
+    context.action.concerns(obj={"provider": provider_id(provider), "category": provider.get("category")},
+                            organization=PROVIDERS.organization_of(provider))
+    category = provider.get("category")
+    if category == EMAIL:
+        form = EmailForm.of({"receivers": [receiver]})
+        await send_email(context, provider, list(form.receivers), "Hookdoor test", TEST_TEXT, "Hookdoor")
+    elif category == SMS:
+        await send_sms(context, provider, list(SmsForm.of({"receivers": [receiver], "content": TEST_TEXT}).receivers),
+                       TEST_TEXT)
+    else:
+        await send_notification(context, provider, TEST_TEXT, receiver)
