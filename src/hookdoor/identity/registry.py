@@ -111,7 +111,7 @@ USER_AUTHORITY = Authority(
     references=(Reference("groups", "group", many=True), Reference("signupApplication", "application",
                                                                    form="global-name")),
     guarded=("owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "groups",
-             "signupApplication", "registerType", "email", "emailVerified", "phone"),
+             "signupApplication", "registerType", "email", "emailVerified", "phone", "isVerified"),
 )
 APPLICATION_AUTHORITY = Authority(
     # A client registered through RFC 7591 holds no admin rights, and its registration token's hash

@@ -52,7 +52,7 @@ RULES_FOR_EVERY_PURPOSE = ("", "All", "all", "None")
 
 async def check_new_provider(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:
     """Each category's own checks: sending providers here, sign-in providers in federation/."""
-    if is_sending_provider(data):
+    if is_sending_provider(data) or data.get("category") == "ID Verification":
         _check_sending_provider(context.request.app.state.target_policy, data)
         return {}
     from hookdoor.federation.service import check_new_provider as check_sign_in_provider
@@ -73,6 +73,8 @@ def _check_sending_provider(policy: TargetPolicy, data: Mapping[str, Any]) -> No
     elif category == NOTIFICATION and kind_ in NOTIFICATION_TYPES:
         _check_method(data)
         _check_url(policy, "receiver", data.get("receiver"))
+    elif category == "ID Verification" and kind_ == "Custom HTTP":
+        _check_url(policy, "endpoint", data.get("endpoint"))
     # Other types (Casdoor knows dozens) are kept as they are; sending through one is refused then.
 
 

@@ -160,3 +160,27 @@ async def send_http(what: str, provider_id: str, policy: TargetPolicy,
         raise SendFailed(f"{what} provider {provider_id} could not be reached: {reason}") from None
     if not 200 <= status < 300:
         raise SendFailed(f"{what} provider {provider_id} refused the message: HTTP {status}")
+
+
+MAX_ANSWER = 1 << 16
+
+
+async def ask_http(what: str, provider_id: str, policy: TargetPolicy, url: str, body: dict[str, str],
+                   auth: tuple[str, str] | None) -> tuple[int, dict[str, object]]:
+    """POST ``body`` as JSON and read a JSON object back (an ID-verification provider's verdict)."""
+    try:
+        check_literal_host(url, policy)
+        basic = aiohttp.BasicAuth(*auth) if auth else None
+        async with aiohttp.ClientSession(connector=guarded_connector(policy), timeout=HTTP_TIMEOUT,
+                                         trust_env=False) as http:
+            async with http.post(url, json=body, auth=basic, allow_redirects=False) as response:
+                status, raw = response.status, await response.content.read(MAX_ANSWER + 1)
+    except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+        refused = refusal_from(exc)
+        raise SendFailed(f"{what} provider {provider_id} could not be reached: "
+                         f"{refused if refused else type(exc).__name__}") from None
+    try:
+        answer = json.loads(raw[:MAX_ANSWER])
+    except ValueError:
+        answer = None
+    return status, answer if isinstance(answer, dict) else {}

@@ -11,7 +11,7 @@ from hookdoor.api.context import ApiContext, api_context
 from hookdoor.api.envelope import form_or_json, json_object, ok
 from hookdoor.identity.throttle import account_key
 from hookdoor.verification.schemas import CaptchaAnswer, VerificationForm
-from hookdoor.verification.service import Captcha, Verifications, application_by_id
+from hookdoor.verification.service import Captcha, Identification, Verifications, application_by_id
 
 router = APIRouter(prefix="/api", tags=["verification"])
 Context = Depends(api_context, scope="function")
@@ -104,3 +104,15 @@ async def get_captcha_status(
     found = await application_by_id(context.db, f"admin/{application}")
     failed = await context.services.throttle.has_failures(context.db, account_key(f"{organization}/{userId}"))
     return ok(await Captcha(context).required(found, failed_before=failed))
+
+
+@router.post("/verify-identification")
+async def verify_identification(
+    context: ApiContext = Context,
+    owner: str = Query("", max_length=100),
+    name: str = Query("", max_length=100),
+    provider: str = Query("", max_length=100),
+) -> dict[str, Any]:
+    """The user (oneself when owner/name are left out) verified by an ID Verification provider; ``data`` is
+    their real name."""
+    return ok(await Identification(context).verify(owner, name, provider))

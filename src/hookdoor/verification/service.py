@@ -29,7 +29,8 @@ from hookdoor.events.ids import new_ulid
 from hookdoor.identity.registry import GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ObjectRepository, StoredObject
 from hookdoor.messaging import service as messaging
-from hookdoor.messaging.schemas import EMAIL, SMS, provider_id
+from hookdoor.messaging import transport
+from hookdoor.messaging.schemas import EMAIL, SMS, SendFailed, provider_id
 from hookdoor.verification.repository import DAY, Captchas, VerificationCodes
 from hookdoor.verification.schemas import (
     ALREADY_USED,
@@ -437,3 +438,75 @@ class Captcha:
             return  # an answer sent to an application without captcha: nothing to check it against
         if answer.type != provider.get("type") or not await self.verify(answer):
             raise BadRequest(TURING_TEST_FAILED)
+
+
+# ---- verify-identification: a real-name check by an ID-verification provider ------------------------
+
+IDV_CATEGORY = "ID Verification"
+IDV_CUSTOM_HTTP = "Custom HTTP"
+
+
+class Identification:
+    """Casdoor's verify-identification: the user's ``idCardType``, ``idCard`` and ``realName`` checked by
+    the provider; ``isVerified`` set when it says yes. Type "Custom HTTP": the three fields POSTed as
+    JSON to its ``endpoint`` (HTTP Basic with ``clientId``/``clientSecret`` when set), which answers
+    ``{"verified": true}``."""
+
+    def __init__(self, context: ApiContext) -> None:
+        self.context = context
+        self.users = ObjectRepository(context.db, USERS)
+
+    async def verify(self, owner: str, name: str, provider_name: str) -> str:
+        principal = self.context.require_login()
+        if not owner or not name:
+            owner, name = principal.organization, principal.name
+            if principal.kind != "user":
+                raise BadRequest("invalid parameter owner/name: the user to verify is required")
+        elif not principal.is_user(owner, name) and not principal.manages(owner):
+            raise Forbidden(f"you may not verify the identification of {owner}/{name}")
+        stored = await self.users.get_stored(owner, name)
+        if stored is None:
+            raise NotFound(f"The user: {owner}/{name} doesn't exist")
+        user = stored.data
+        self.context.action.concerns(subject=USERS.mask(user, may_manage=False))
+        if not (user.get("idCard") and user.get("idCardType") and user.get("realName")):
+            raise BadRequest("ID card information and real name are required (idCardType, idCard, realName)")
+        if user.get("isVerified"):
+            raise Conflict("User is already verified")
+        provider = await self._provider(user, provider_name)
+        self.context.action.concerns(obj={"provider": provider_id(provider)})
+        if not await self._ask(provider, user):
+            raise BadRequest(f"Identity verification failed: provider {provider_id(provider)} did not confirm it")
+        await self.users.replace(owner, name, {**user, "isVerified": True, "updatedTime": rfc3339(utcnow())})
+        return str(user["realName"])
+
+    async def _provider(self, user: Mapping[str, Any], name: str) -> dict[str, Any]:
+        providers = ObjectRepository(self.context.db, PROVIDERS)
+        if name:
+            provider = await providers.get(user["owner"], name) or await providers.get(GLOBAL_OWNER, name)
+            if provider is None:
+                raise NotFound(f"The provider: {name} does not exist")
+            if provider.get("category") != IDV_CATEGORY:
+                raise BadRequest(f"provider {provider_id(provider)} is not an ID Verification provider")
+            return provider
+        application = await ObjectRepository(self.context.db, APPLICATIONS).get(
+            GLOBAL_OWNER, str(user.get("signupApplication") or ""))
+        found = await messaging.application_provider(self.context.db, application, IDV_CATEGORY) if application else None
+        if found is None:
+            raise BadRequest("No ID Verification provider configured: add one to the providers list of "
+                             f"application {(application or {}).get('name', user.get('signupApplication') or '')!r}, "
+                             "or name one with ?provider=")
+        return found
+
+    async def _ask(self, provider: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
+        if provider.get("type") != IDV_CUSTOM_HTTP:
+            raise BadRequest(f"provider {provider_id(provider)} cannot verify identification: only type "
+                             f"{IDV_CUSTOM_HTTP!r} is supported (got {provider.get('type')!r})")
+        auth = (str(provider.get("clientId")), str(provider.get("clientSecret") or "")) if provider.get("clientId") else None
+        body = {"idCardType": str(user["idCardType"]), "idCard": str(user["idCard"]), "realName": str(user["realName"])}
+        status, answer = await transport.ask_http("ID verification", provider_id(provider),
+                                                  self.context.request.app.state.target_policy,
+                                                  str(provider.get("endpoint") or ""), body, auth)
+        if not 200 <= status < 300:
+            raise SendFailed(f"ID verification provider {provider_id(provider)} answered HTTP {status}")
+        return answer.get("verified") is True
