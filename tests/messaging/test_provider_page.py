@@ -34,7 +34,8 @@ def test_an_email_provider_made_in_the_console_sends_a_test(server: ServerProces
     [mail] = smtp.wait_for(receiver)
     assert mail.message["Subject"] == "Hookdoor test" and mail.sender == "console@example.com"
     assert admin.get("get-provider", id=f"built-in/{name}")["data"]["clientSecret"] == SMTP_PASSWORD
-    tested = [e for e in events(server, action="send-email") if (e["object"] or {}).get("provider") == f"built-in/{name}"]
+    tested = [e for e in events(server, action="send-email")
+              if (e["object"] or {}).get("provider") == f"built-in/{name}"]
     assert [e["outcome"] for e in tested] == ["ok"]
 
 

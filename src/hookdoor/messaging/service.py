@@ -204,7 +204,8 @@ def smtp_provider(provider: Mapping[str, Any]) -> SmtpProvider:
 def sms_provider(provider: Mapping[str, Any]) -> HttpSmsProvider:
     if provider.get("category") != SMS or provider.get("type") != CUSTOM_HTTP_SMS:
         raise BadRequest(f"provider {provider_id(provider)} cannot send SMS: only category SMS of type "
-                         f"{CUSTOM_HTTP_SMS!r} is supported (got {provider.get('category')!r} / {provider.get('type')!r})")
+                         f"{CUSTOM_HTTP_SMS!r} is supported (got {provider.get('category')!r} / "
+                         f"{provider.get('type')!r})")
     return HttpSmsProvider.of(provider)
 
 

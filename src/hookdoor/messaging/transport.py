@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 import aiohttp
 import aiosmtplib
 
-from hookdoor.messaging.schemas import HttpNotificationProvider, HttpSmsProvider, SendFailed, SmtpProvider, SLACK
+from hookdoor.messaging.schemas import SLACK, HttpNotificationProvider, HttpSmsProvider, SendFailed, SmtpProvider
 from hookdoor.webhooks.target_guard import (
     TargetPolicy,
     TargetRefused,
@@ -150,10 +150,11 @@ async def send_http(what: str, provider_id: str, policy: TargetPolicy,
     method, url, headers, body = request
     try:
         check_literal_host(url, policy)
-        async with aiohttp.ClientSession(connector=guarded_connector(policy), timeout=HTTP_TIMEOUT,
-                                         trust_env=False) as http:
-            async with http.request(method, url, headers=headers, data=body, allow_redirects=False) as response:
-                status = response.status
+        async with (
+            aiohttp.ClientSession(connector=guarded_connector(policy), timeout=HTTP_TIMEOUT, trust_env=False) as http,
+            http.request(method, url, headers=headers, data=body, allow_redirects=False) as response,
+        ):
+            status = response.status
     except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
         refused = refusal_from(exc)
         reason = str(refused) if refused else type(exc).__name__
@@ -171,10 +172,11 @@ async def ask_http(what: str, provider_id: str, policy: TargetPolicy, url: str, 
     try:
         check_literal_host(url, policy)
         basic = aiohttp.BasicAuth(*auth) if auth else None
-        async with aiohttp.ClientSession(connector=guarded_connector(policy), timeout=HTTP_TIMEOUT,
-                                         trust_env=False) as http:
-            async with http.post(url, json=body, auth=basic, allow_redirects=False) as response:
-                status, raw = response.status, await response.content.read(MAX_ANSWER + 1)
+        async with (
+            aiohttp.ClientSession(connector=guarded_connector(policy), timeout=HTTP_TIMEOUT, trust_env=False) as http,
+            http.post(url, json=body, auth=basic, allow_redirects=False) as response,
+        ):
+            status, raw = response.status, await response.content.read(MAX_ANSWER + 1)
     except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
         refused = refusal_from(exc)
         raise SendFailed(f"{what} provider {provider_id} could not be reached: "

@@ -18,7 +18,8 @@ class VerificationCodes:
         self.db = db
 
     async def add(self, row: Mapping[str, Any]) -> None:
-        await self.db.execute(delete(verification_codes).where(verification_codes.c.created_at < row["created_at"] - DAY))
+        stale = verification_codes.c.created_at < row["created_at"] - DAY
+        await self.db.execute(delete(verification_codes).where(stale))
         await self.db.execute(insert(verification_codes).values(**row))
 
     async def latest(self, receiver: str, since: float) -> dict[str, Any] | None:
@@ -45,7 +46,8 @@ class VerificationCodes:
             verification_codes.c.id == code_id, verification_codes.c.used.is_(False)).values(used=True))
         return bool(result.rowcount)
 
-    async def list(self, organization: str | None, offset: int | None, limit: int | None) -> tuple[list[dict[str, Any]], int]:
+    async def list(self, organization: str | None, offset: int | None,
+                   limit: int | None) -> tuple[list[dict[str, Any]], int]:
         query = select(verification_codes)
         count = select(func.count()).select_from(verification_codes)
         if organization is not None:

@@ -16,9 +16,9 @@ import hmac
 import secrets
 import string
 import time
-from urllib.parse import urlencode
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from captcha.image import ImageCaptcha
 
@@ -41,6 +41,7 @@ from hookdoor.verification.schemas import (
     FORGOT_PASSWORD_ITEM,
     LOGIN,
     MFA_AUTH,
+    MFA_SETUP,
     NO_CAPTCHA,
     NO_SUCH_USER,
     NOT_SENT,
@@ -182,7 +183,7 @@ class Verifications:
             if found.data.get("isForbidden"):
                 raise Forbidden("The user is forbidden to sign in, please contact the administrator")
             return found.data
-        if form.method in (RESET, MFA_AUTH) or form.method.startswith("mfa"):
+        if form.method in (RESET, MFA_SETUP, MFA_AUTH):
             principal = self.context.require_login()
             return principal.user
         return None
@@ -197,7 +198,8 @@ class Verifications:
 
     async def _refuse_early_resend(self, application: Mapping[str, Any], receiver: str) -> None:
         timeout = application.get("codeResendTimeout")
-        seconds = timeout if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout > 0 else RESEND_SECONDS
+        given = isinstance(timeout, int) and not isinstance(timeout, bool) and timeout > 0
+        seconds = timeout if given else RESEND_SECONDS
         latest = await self.codes.codes.latest(receiver, time.time() - seconds)
         if latest is not None:
             wait = int(latest["created_at"] + seconds - time.time()) + 1
@@ -211,7 +213,8 @@ class Verifications:
         if purpose == FORGET and user is not None:
             content = self._with_reset_link(content, application, user, receiver, code)
         content = _without_reset_link(content)
-        organization = await ObjectRepository(self.db, ORGANIZATIONS).get(GLOBAL_OWNER, application.get("organization") or "")
+        organization = await ObjectRepository(self.db, ORGANIZATIONS).get(GLOBAL_OWNER,
+                                                                           application.get("organization") or "")
         sender = (organization or {}).get("displayName") or application.get("organization") or "Hookdoor"
         await messaging.send_email(self.context, provider, [receiver], smtp.title, content, sender)
 
@@ -341,7 +344,9 @@ class Verifications:
 
     async def spend_verified_code(self, user: Mapping[str, Any], code: str) -> None:
         """set-password with a code: one verify-code passed for this user's email or phone."""
-        for receiver in (normal_receiver(EMAIL_TYPE, user.get("email") or ""), normal_receiver(PHONE_TYPE, user.get("phone") or "")):
+        receivers = (normal_receiver(EMAIL_TYPE, user.get("email") or ""),
+                     normal_receiver(PHONE_TYPE, user.get("phone") or ""))
+        for receiver in receivers:
             if receiver:
                 row = await self.codes.codes.latest(receiver, time.time() - DAY)
                 if row is not None and row["verified"] and not row["used"]:
@@ -416,7 +421,8 @@ class Captcha:
 
     async def verify(self, answer: CaptchaAnswer) -> bool:
         if answer.type != DEFAULT_CAPTCHA:
-            raise BadRequest(f"Invalid captcha provider: only type {DEFAULT_CAPTCHA!r} is supported, not {answer.type!r}")
+            raise BadRequest(f"Invalid captcha provider: only type {DEFAULT_CAPTCHA!r} is supported, "
+                             f"not {answer.type!r}")
         if not answer.token or not answer.client_secret:
             raise BadRequest("Missing parameter: captchaToken (the answer) and clientSecret (the captchaId)")
         row = await self.captchas.take(_sha256(answer.client_secret))
@@ -491,7 +497,9 @@ class Identification:
             return provider
         application = await ObjectRepository(self.context.db, APPLICATIONS).get(
             GLOBAL_OWNER, str(user.get("signupApplication") or ""))
-        found = await messaging.application_provider(self.context.db, application, IDV_CATEGORY) if application else None
+        found = None
+        if application is not None:
+            found = await messaging.application_provider(self.context.db, application, IDV_CATEGORY)
         if found is None:
             raise BadRequest("No ID Verification provider configured: add one to the providers list of "
                              f"application {(application or {}).get('name', user.get('signupApplication') or '')!r}, "
@@ -502,7 +510,9 @@ class Identification:
         if provider.get("type") != IDV_CUSTOM_HTTP:
             raise BadRequest(f"provider {provider_id(provider)} cannot verify identification: only type "
                              f"{IDV_CUSTOM_HTTP!r} is supported (got {provider.get('type')!r})")
-        auth = (str(provider.get("clientId")), str(provider.get("clientSecret") or "")) if provider.get("clientId") else None
+        auth = None
+        if provider.get("clientId"):
+            auth = (str(provider["clientId"]), str(provider.get("clientSecret") or ""))
         body = {"idCardType": str(user["idCardType"]), "idCard": str(user["idCard"]), "realName": str(user["realName"])}
         status, answer = await transport.ask_http("ID verification", provider_id(provider),
                                                   self.context.request.app.state.target_policy,
