@@ -16,10 +16,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hookdoor import system_endpoints
 from hookdoor.api import openapi
 from hookdoor.api.body_limit import BodyLimit, BodyTooLarge
 from hookdoor.api.envelope import error_body
+from hookdoor.authz import endpoints as authz_endpoints
+from hookdoor.authz.engines import EngineCache
 from hookdoor.config import Settings
 from hookdoor.console import install as install_console
 from hookdoor.db.checkpoint import checkpointing
@@ -29,22 +30,28 @@ from hookdoor.delivery.metrics import DeliveryMetrics
 from hookdoor.delivery.process import WorkerProcess
 from hookdoor.delivery.runner import running_worker
 from hookdoor.delivery.worker import Worker
+from hookdoor.directory import endpoints as directory_endpoints
 from hookdoor.errors import HookdoorError, NotAuthenticated, OAuthError, TooManyRequests, bearer_challenge
 from hookdoor.events.wakeup import Doorbell, Wakeup
 from hookdoor.federation import endpoints as federation
 from hookdoor.identity import account_endpoints, endpoints
 from hookdoor.identity.bootstrap import announce_generated_password, bootstrap, stored_secret_key
 from hookdoor.identity.passwords import Passwords
+from hookdoor.identity.registry import KINDS
 from hookdoor.identity.throttle import LoginThrottle
+from hookdoor.impersonation import endpoints as impersonation_endpoints
 from hookdoor.messaging import endpoints as messaging
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
+from hookdoor.system import endpoints as system_endpoints
+from hookdoor.uploads import endpoints as upload_endpoints
 from hookdoor.verification import endpoints as verification
 from hookdoor.webhooks import endpoints as webhook_endpoints
 from hookdoor.webhooks.target_guard import TargetPolicy
 
 log = logging.getLogger(__name__)
+MULTIPART_ALLOWANCE = 64 * 1024
 
 
 @dataclass
@@ -153,7 +160,11 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     else:
         MultiProcessCollector(app.state.metrics_registry, path=str(worker_process.metrics_dir))
     app.state.target_policy = TargetPolicy.from_strings(settings.allow_targets)
-    app.add_middleware(BodyLimit)
+    app.state.authz_engines = EngineCache()
+    # A multipart body carries the file and a few hundred bytes of headers and fields.
+    upload_limit = settings.upload_max_bytes + MULTIPART_ALLOWANCE
+    upload_paths = ["/api/upload-", *(f"/console/{k.plural}/upload" for k in KINDS if k.uploadable)]
+    app.add_middleware(BodyLimit, larger_limits=dict.fromkeys(upload_paths, upload_limit))
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
     _install_error_handlers(app)
     app.include_router(system_endpoints.router)
@@ -167,6 +178,11 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(federation.router)
     app.include_router(federation.pages)
     app.include_router(federation.callback_pages)
+    app.include_router(authz_endpoints.router)
+    app.include_router(directory_endpoints.router)
+    app.include_router(impersonation_endpoints.router)
+    app.include_router(upload_endpoints.router)
+    app.include_router(upload_endpoints.files_router)
     app.include_router(messaging.router)
     app.include_router(messaging.pages)
     app.include_router(verification.router)

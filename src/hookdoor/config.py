@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hookdoor.uploads.schemas import DEFAULT_ALLOWED_TYPES
+
 BACKENDS = ("sqlite", "postgresql")
 # Bounds that keep every duration a datetime can hold (timedelta stops at 999,999,999 days).
 MAX_DAYS = 36500
@@ -88,6 +90,22 @@ class Settings(BaseSettings):
     )
     worker_poll_seconds: float = Field(
         default=1.0, gt=0, le=3600, description="Safety-net poll when no wake-up arrives."
+    )
+
+    upload_max_bytes: int = Field(
+        default=10_000_000, ge=1, le=1_000_000_000,
+        description="The largest file upload-resource stores, and the largest .xlsx the upload- imports read.",
+    )
+    upload_allowed_types: str = Field(
+        default=DEFAULT_ALLOWED_TYPES,
+        description="Comma-separated MIME type patterns (image/png, video/*) of the files upload-resource "
+        "stores, judged from the file name's extension.",
+    )
+
+    whois_server: str = Field(
+        default="",
+        description="host[:port] of the WHOIS server update-cert-domain-expire asks; unset: the registry's server "
+        "for the domain's suffix, as Casdoor chooses it.",
     )
 
     # argon2id cost (OWASP's minimum is t=2, m=19 MiB); raise it on stronger machines.

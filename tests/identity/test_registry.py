@@ -12,7 +12,7 @@ from hookdoor.identity.registry import KINDS, ResourceKind, _hook
 
 @pytest.mark.parametrize("resource", KINDS, ids=[k.singular for k in KINDS])
 def test_lifecycle_hooks_resolve_to_coroutines(resource: ResourceKind) -> None:
-    for path in (resource.on_add, resource.on_update):
+    for path in (resource.on_add, resource.on_update, resource.on_change):
         if path:
             assert inspect.iscoroutinefunction(_hook(path)), path
 

@@ -89,10 +89,18 @@ class BodyLimit:
     any body up to theirs and answer as a bin would) and are only drained before they answer."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES,
-                 own_limit_prefixes: tuple[str, ...] = ("/inspect/",)) -> None:
+                 own_limit_prefixes: tuple[str, ...] = ("/inspect/",),
+                 larger_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
         self.own_limit_prefixes = own_limit_prefixes
+        # Paths that take files (the upload- routes) have the limit their settings give.
+        self.larger_limits = larger_limits or {}
+
+    def _limit_of(self, path: str) -> int | None:
+        if path.startswith(self.own_limit_prefixes):
+            return None
+        return next((limit for prefix, limit in self.larger_limits.items() if path.startswith(prefix)), self.limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,7 +110,7 @@ class BodyLimit:
         if not has_body:
             await self.app(scope, receive, send)
             return
-        limit = None if scope["path"].startswith(self.own_limit_prefixes) else self.limit
+        limit = self._limit_of(scope["path"])
         body = _RequestBody(receive, limit, declared)
 
         async def send_once_read(message: Message) -> None:

@@ -102,6 +102,27 @@ async def json_object(request: Request) -> dict[str, Any]:
     return body
 
 
+async def json_value(request: Request, expected: str) -> Any:
+    """The body as any JSON value (Casbin requests and policies are lists); ``expected`` names what
+    an empty body should have been."""
+    raw = await request.body()
+    if not raw.strip():
+        raise BadRequest(f"request body is empty; {expected} is expected")
+    body = _parsed(raw)
+    if problem := storage_problem(body):
+        raise BadRequest(problem)
+    remember_json(request, body, len(raw))
+    return body
+
+
+async def json_array(request: Request) -> list[Any]:
+    """The body as a JSON array (Casdoor's batch routes take one)."""
+    body = await json_value(request, "a JSON array")
+    if not isinstance(body, list):
+        raise BadRequest("request body must be a JSON array")
+    return body
+
+
 async def form_or_json(request: Request) -> dict[str, str]:
     """Fields of a form post (multipart or urlencoded), or of a JSON object."""
     content_type = request.headers.get("content-type", "")

@@ -36,7 +36,14 @@ def _purging(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
 
 
 def install(app: FastAPI) -> None:
-    from hookdoor.console import auth_pages, dashboard, identity_pages, inspector_pages, webhook_pages
+    from hookdoor.console import (
+        auth_pages,
+        authz_pages,
+        dashboard,
+        identity_pages,
+        inspector_pages,
+        webhook_pages,
+    )
     from hookdoor.inspector import endpoints as inspector_endpoints
 
     # Its lifespan runs inside the app's own, so after the migrations.
@@ -44,5 +51,6 @@ def install(app: FastAPI) -> None:
     app.include_router(lifecycle)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
     # auth_pages last: it ends with the console's catch-all 404 page.
-    for module in (inspector_endpoints, dashboard, webhook_pages, inspector_pages, identity_pages, auth_pages):
+    for module in (inspector_endpoints, dashboard, webhook_pages, inspector_pages, authz_pages, identity_pages,
+                   auth_pages):
         app.include_router(module.router)

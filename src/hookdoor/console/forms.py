@@ -16,7 +16,8 @@ from hookdoor.identity.registry import GLOBAL_OWNER, ResourceKind, kind
 class Field:
     name: str
     label: str
-    type: str = "text"  # text, email, url, password, textarea, lines, checkbox, select, organization, number
+    # text, email, url, password, textarea, code, lines, picker, checkbox, select, organization, number
+    type: str = "text"
     help: str = ""
     choices: tuple[str, ...] = ()
     on_edit: bool = True  # shown when editing
@@ -24,6 +25,7 @@ class Field:
     locked_on_edit: bool = False  # shown read-only when editing (names are keys)
     required: bool = False
     admin_only: bool = False  # only an administrator of the object's organization may change it
+    picks: str = ""  # a picker's kind: the organization's objects of that kind are offered
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,10 @@ DISPLAY_NAME = Field("displayName", "Display name")
 ORGANIZATION_OWNER = Field("owner", "Organization", "organization", required=True, locked_on_edit=True)
 ENABLED = Field("isEnabled", "Enabled", "checkbox")
 DESCRIPTION = Field("description", "Description", "textarea")
-USERS = Field("users", "Users", "lines", help="One owner/name per line.")
-GROUPS = Field("groups", "Groups", "lines", help="One owner/name per line.")
-ROLES = Field("roles", "Roles", "lines", help="One owner/name per line.")
+PICK_HELP = "The organization's {}; Ctrl/⌘-click to pick several."
+USERS = Field("users", "Users", "picker", help=PICK_HELP.format("users"), picks="user")
+GROUPS = Field("groups", "Groups", "picker", help=PICK_HELP.format("groups"), picks="group")
+ROLES = Field("roles", "Roles", "picker", help=PICK_HELP.format("roles"), picks="role")
 
 PAGES: dict[str, KindPage] = {
     page.kind.plural: page
@@ -111,6 +114,32 @@ PAGES: dict[str, KindPage] = {
             (("owner", "Organization"), ("displayName", "Display name"), ("effect", "Effect")),
         ),
         KindPage(
+            kind("model"), "Models",
+            (ORGANIZATION_OWNER, NAME, DISPLAY_NAME, DESCRIPTION,
+             Field("modelText", "Model text", "code", required=True,
+                   help="Casbin model: [request_definition], [policy_definition], optional [role_definition], "
+                        "[policy_effect], [matchers]. Checked when saved.")),
+            (("owner", "Organization"), ("displayName", "Display name"), ("description", "Description")),
+        ),
+        KindPage(
+            kind("adapter"), "Adapters",
+            (ORGANIZATION_OWNER, NAME, Field("table", "Table", help="Default casbin_rule."),
+             Field("useSameDb", "Keep the rules in Hookdoor's database", "checkbox"),
+             Field("databaseType", "External database", "select", choices=("", "mysql", "postgres"),
+                   help="Leave empty (or tick the box above) to keep the rules in Hookdoor's database."),
+             Field("host", "Host"), Field("port", "Port"), Field("user", "User"),
+             Field("password", "Password", "password", help="Leave empty to keep the stored password."),
+             Field("database", "Database")),
+            (("owner", "Organization"), ("databaseType", "Database"), ("table", "Table")),
+        ),
+        KindPage(
+            kind("enforcer"), "Enforcers",
+            (ORGANIZATION_OWNER, NAME, DISPLAY_NAME, DESCRIPTION,
+             Field("model", "Model", required=True, help="The model's owner/name."),
+             Field("adapter", "Adapter", required=True, help="The adapter's owner/name.")),
+            (("owner", "Organization"), ("model", "Model"), ("adapter", "Adapter")),
+        ),
+        KindPage(
             kind("provider"), "Providers",
             (ORGANIZATION_OWNER, NAME, DISPLAY_NAME,
              Field("category", "Category", "select", choices=("Email", "SMS", "Notification", "Captcha", "OAuth")),
@@ -158,6 +187,8 @@ def object_body(page: KindPage, form: FormData, *, creating: bool, manager: bool
             body[field.name] = form.get(field.name) is not None
         elif field.type == "lines":
             body[field.name] = _lines(_text(form, field.name))
+        elif field.type == "picker":
+            body[field.name] = picked(form, field.name)
         elif field.type == "password":
             if password := form.get(field.name):
                 body["password" if field.name == "newPassword" else field.name] = password
@@ -178,6 +209,8 @@ def form_values(page: KindPage, obj: dict[str, Any]) -> dict[str, Any]:
         value = obj.get(field.name)
         if field.type == "lines":
             values[field.name] = "\n".join(str(v) for v in value or [])
+        elif field.type == "picker":
+            values[field.name] = [str(v) for v in value or []]
         elif field.type == "checkbox":
             values[field.name] = bool(value)
         elif field.type != "password":
@@ -187,8 +220,14 @@ def form_values(page: KindPage, obj: dict[str, Any]) -> dict[str, Any]:
 
 def posted_values(page: KindPage, form: FormData) -> dict[str, Any]:
     """What the inputs showed when posted, to show the form again beside its error."""
-    return {f.name: (form.get(f.name) is not None) if f.type == "checkbox" else _text(form, f.name)
-            for f in page.fields if f.type != "password"}
+    return {f.name: (form.get(f.name) is not None) if f.type == "checkbox" else picked(form, f.name)
+            if f.type == "picker" else _text(form, f.name) for f in page.fields if f.type != "password"}
+
+
+def picked(form: FormData, name: str) -> list[str]:
+    """A picker's chosen ids (a client may also send them as lines of one value)."""
+    return list(dict.fromkeys(line for value in form.getlist(name) if isinstance(value, str)
+                              for line in _lines(value)))
 
 
 # ---- webhooks -----------------------------------------------------------------------------------

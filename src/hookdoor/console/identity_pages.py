@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,10 +28,11 @@ from hookdoor.console.web import (
     segment,
     viewing,
 )
-from hookdoor.errors import Forbidden, HookdoorError, NotAuthenticated, NotFound
+from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated, NotFound
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ListQuery
 from hookdoor.identity.service import ObjectService
+from hookdoor.uploads.service import ImportService, UploadRefused
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 PAGE_SIZE = 20
@@ -77,14 +79,57 @@ async def list_objects(request: Request, page: KindPage) -> Response:
         items, total = await ObjectService(context, page.kind).list(query)
         organizations = [] if page.kind.singular == "organization" else await organization_names(context,
                                                                                                   managed=False)
+        importable_into = await organization_names(context, managed=True) if page.kind.uploadable else []
         return render(
             request, "objects/list.html", page=page, items=items, total=total or 0, number=number,
             pages=max(1, -(-(total or 0) // PAGE_SIZE)), search=search, field=field,
             organization=organization, organizations=organizations, active=page.kind.plural,
+            importable_into=importable_into,
         )
 
 
+# ---- import from .xlsx --------------------------------------------------------------------------
+
+async def upload_objects(request: Request, page: KindPage) -> Response:
+    """The list page's import form: the API's upload-<plural>, its report shown row by row."""
+    form = await read_form(request)
+    upload = form.get("file")
+    owner = str(form.get("owner") or "")
+    report, error = None, None
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise BadRequest("choose an .xlsx file to import")
+        content = await upload.read()
+        async with acting(request, f"upload-{page.kind.plural}", form) as context:
+            report = (await ImportService(context, page.kind).import_file(owner, upload.filename, content)).model_dump()
+    except HookdoorError as exc:
+        if not _refused_in_place(exc):
+            raise
+        error = exc.message
+        report = exc.data if isinstance(exc, UploadRefused) else None
+    async with viewing(request):
+        return render(request, "objects/upload_result.html", status_code=400 if error else 200, page=page,
+                      report=report, error=error, owner=owner, active=page.kind.plural)
+
+
 # ---- create and edit ----------------------------------------------------------------------------
+
+PICKABLE_LIMIT = 500  # offered per picker; ids already chosen are always shown
+
+
+async def pickable(context: ApiContext, page: KindPage, organization: str) -> dict[str, list[str]]:
+    """For each picker of the page, the ids of the organization's objects of its kind the caller may read."""
+    offered: dict[str, list[str]] = {}
+    for field in page.fields:
+        if field.type != "picker" or not organization:
+            continue
+        try:
+            items, _ = await ObjectService(context, kind(field.picks)).list(ListQuery(
+                owner=organization, sort_field="name", sort_order="ascend", page=1, page_size=PICKABLE_LIMIT))
+        except Forbidden:
+            items = []
+        offered[field.name] = [f"{item['owner']}/{item['name']}" for item in items]
+    return offered
 
 async def _form_page(
     request: Request, page: KindPage, *, obj: dict[str, Any] | None, values: dict[str, Any],
@@ -96,9 +141,12 @@ async def _form_page(
         events = []
         if obj is not None and page.kind.singular == "user":
             events = await events_of_user(context.db, f"{obj['owner']}/{obj['name']}")
+        organization = (obj or {}).get("owner") if page.owner_is_organization else None
+        organization = organization or values.get(page.organization_field or "") or context.principal.organization
         return render(
             request, "objects/form.html", status_code=error.status_code if error else 200, page=page, obj=obj,
             values=values, creating=obj is None, editable=editable, manager=manager, events=events,
+            pickable=await pickable(context, page, organization),
             organizations=await organization_names(context, managed=True),
             error=error.message if error else None, error_field=field_of(error.message) if error else None,
             active=page.kind.plural,
@@ -208,4 +256,6 @@ for _page in PAGES.values():
         ("/{owner}/{name}/delete", "POST", delete_object, True),
     ):
         router.add_api_route(_base + _path, _bind(_handler, _page, _with_id), methods=[_method])
+    if _page.kind.uploadable:
+        router.add_api_route(_base + "/upload", _bind(upload_objects, _page, False), methods=["POST"])
 

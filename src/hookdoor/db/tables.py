@@ -82,6 +82,8 @@ auth_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("csrf_token", String(64), nullable=False),
+    # "owner/name" of the user a global administrator acts as in this session (impersonation/).
+    Column("impersonating", String(201), nullable=True),
 )
 Index("ix_auth_sessions_user", auth_sessions.c.owner, auth_sessions.c.name)
 
@@ -92,6 +94,18 @@ server_state = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# Casbin policy rules of the adapters that keep them in this database (authz/repository.py), one row
+# per rule as Casbin's adapters store them (ptype, v0..v5), tagged with the adapter's "owner/name".
+casbin_rules = Table(
+    "casbin_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # insertion order: Casbin's policy order
+    Column("adapter", String(201), nullable=False),
+    Column("ptype", String(100), nullable=False),
+    *(Column(f"v{i}", Text, nullable=False, default="") for i in range(6)),
+)
+Index("ix_casbin_rules_adapter", casbin_rules.c.adapter, casbin_rules.c.ptype)
 
 # Failed sign-ins, one row each, for login throttling (identity/throttle.py): shared by every server
 # process and kept across restarts. A row older than HOOKDOOR_LOGIN_LOCKOUT_SECONDS no longer matters.

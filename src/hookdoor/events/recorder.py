@@ -37,6 +37,9 @@ CREDENTIAL_PARAMS = frozenset(
         "accesstoken", "access_token", "refreshtoken", "refresh_token", "idtoken", "id_token",
         "id_token_hint", "token", "code", "code_verifier", "device_code", "emailcode", "phonecode",
         "passcode", "recoverycode", "recoverycodes", "totpsecret", "captchatoken", "samlresponse",
+        "subject_token", "devicecode",
+        # a dynamically registered client's registration access token (and its hash)
+        "registration_access_token", "registrationaccesstokenhash",
         # a webhook's signing secrets, and its custom headers (their values are API keys and the like)
         "signingsecret", "previoussigningsecret", "headers",
         # a sending provider's custom headers (API keys); an answered captcha; a code's own hash
@@ -138,10 +141,14 @@ def recorded_body(body: ParsedBody | None) -> dict[str, Any]:
 
 
 def caller_facts(principal: Principal) -> dict[str, Any]:
-    """Who made the call, for payloads that name the caller rather than the user concerned."""
+    """Who made the call, for payloads that name the caller rather than the user concerned; and
+    the global administrator behind them when they were impersonated."""
     if principal.kind == "user":
         identity = user_summary(principal.user) or {"owner": principal.organization, "name": principal.name}
-        return {"caller": {"kind": "user", **identity}}
+        facts: dict[str, Any] = {"caller": {"kind": "user", **identity}}
+        if principal.impersonator:
+            facts["impersonator"] = principal.impersonator
+        return facts
     if principal.kind == "application":
         return {"caller": {"kind": "application", "owner": principal.organization, "name": principal.name}}
     return {}

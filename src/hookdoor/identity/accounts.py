@@ -64,6 +64,15 @@ async def prepare_new_user(context: ApiContext, data: dict[str, Any]) -> dict[st
     return {"password_hash": await hashed_password(context, password)}
 
 
+async def imported_user_defaults(context: ApiContext, row: dict[str, Any]) -> dict[str, Any]:
+    """Casdoor's defaults for an uploaded user: a normal user, shown by their name, registered by
+    "Upload Users" from the uploader."""
+    return {
+        "type": "normal-user", "displayName": row.get("name", ""), "registerType": "Upload Users",
+        "registerSource": context.principal.ref, **{k: v for k, v in row.items() if v not in ("", None)},
+    }
+
+
 async def prepare_updated_user(context: ApiContext, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     password = data.pop("password", "") or ""
     data["password"] = ""
@@ -337,5 +346,6 @@ class Accounts:
             return False
         user = {**target.data, "groups": remaining, "updatedTime": rfc3339(utcnow())}
         await self.users.replace(owner, name, user)
+        await USERS.changed(self.context, target.data, user)
         self.context.action.concerns(obj=USERS.mask(user, may_manage=False))
         return True

@@ -354,7 +354,7 @@ def _session_with_user() -> Select[Any]:
     users = KIND_TABLES["user"]
     is_session_user = and_(users.c.owner == auth_sessions.c.owner, users.c.name == auth_sessions.c.name)
     return (
-        select(auth_sessions.c.expires_at, users.c.data)
+        select(auth_sessions.c.expires_at, auth_sessions.c.impersonating, users.c.data)
         .select_from(auth_sessions.join(users, is_session_user))
         .where(auth_sessions.c.token_hash == bindparam("token_hash"))
     )
@@ -368,7 +368,12 @@ async def _principal_from_session(db: AsyncSession, cookie: str) -> Principal:
     row = await SESSION_WITH_USER.first(db, token_hash=token_hash)
     if row is None or row["expires_at"] <= utcnow() or not _may_sign_in(row["data"]):
         return ANONYMOUS
-    return user_principal(row["data"], session_token_hash=token_hash)
+    real = user_principal(row["data"], session_token_hash=token_hash)
+    if row["impersonating"] and real.is_global_admin:  # no longer one: the impersonation ends
+        owner, _, name = row["impersonating"].partition("/")
+        if (target := await _load_user(db, owner, name)) is not None:
+            return user_principal(target, session_token_hash=token_hash, impersonator=real.ref)
+    return real
 
 
 async def resolve_principal(db: AsyncSession, request: Request) -> Principal:

@@ -1,15 +1,17 @@
-"""Casdoor's generic routes, five per resource kind, derived from the registry."""
+"""Casdoor's generic routes, five per resource kind (and get-global-<plural> for the kinds Casdoor
+lists across organizations), derived from the registry."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
 from hookdoor.api.context import ApiContext, api_context
-from hookdoor.api.envelope import affected, json_object, ok
+from hookdoor.api.envelope import affected, json_array, json_object, ok
 from hookdoor.errors import BadRequest
-from hookdoor.identity.registry import KINDS, ResourceKind
+from hookdoor.identity.registry import GLOBAL_OWNER, KINDS, ResourceKind
 from hookdoor.identity.repository import ListQuery
 from hookdoor.identity.service import ObjectService, parse_id
 
@@ -21,27 +23,45 @@ def _body_spec(kind: ResourceKind) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+def _list_query(
+    owner: str = Query("", max_length=100, description="Organization (or 'admin' for global kinds)"),
+    p: int | None = Query(None, ge=1, le=1_000_000, description="1-based page; needs pageSize"),
+    pageSize: int | None = Query(None, ge=1, le=1000),
+    field: str = Query("", max_length=64, description="Field to filter on (substring match)"),
+    value: str = Query("", max_length=200),
+    sortField: str = Query("", max_length=64),
+    sortOrder: str = Query("", pattern="^(ascend|descend|)$"),
+) -> ListQuery:
+    """Casdoor's list parameters, shared by get-<plural> and get-global-<plural>."""
+    return ListQuery(
+        owner=owner or None, field=field, value=value, sort_field=sortField, sort_order=sortOrder,
+        page=p if pageSize else None, page_size=pageSize if p else None,
+    )
+
+
+ListParameters = Depends(_list_query)
+
+
 def _list_route(kind: ResourceKind):  # type: ignore[no-untyped-def]
-    async def list_objects(
-        context: ApiContext = Context,
-        owner: str = Query("", max_length=100, description="Organization (or 'admin' for global kinds)"),
-        p: int | None = Query(None, ge=1, le=1_000_000, description="1-based page; needs pageSize"),
-        pageSize: int | None = Query(None, ge=1, le=1000),
-        field: str = Query("", max_length=64, description="Field to filter on (substring match)"),
-        value: str = Query("", max_length=200),
-        sortField: str = Query("", max_length=64),
-        sortOrder: str = Query("", pattern="^(ascend|descend|)$"),
-    ) -> dict[str, Any]:
-        query = ListQuery(
-            owner=owner if owner and not (kind.globally_owned and owner == "admin") else None,
-            field=field, value=value, sort_field=sortField, sort_order=sortOrder,
-            page=p if pageSize else None, page_size=pageSize if p else None,
-        )
+    async def list_objects(context: ApiContext = Context, query: ListQuery = ListParameters) -> dict[str, Any]:
+        if kind.globally_owned and query.owner == GLOBAL_OWNER:
+            query = replace(query, owner=None)
         items, total = await ObjectService(context, kind).list(query)
         return ok(items, total)
 
     list_objects.__name__ = f"get_{kind.plural}"
     return list_objects
+
+
+def _global_list_route(kind: ResourceKind):  # type: ignore[no-untyped-def]
+    async def list_global_objects(context: ApiContext = Context, query: ListQuery = ListParameters) -> dict[str, Any]:
+        """Every organization's objects of this kind (Casdoor's get-global-<plural>)."""
+        context.require_global_admin()
+        items, total = await ObjectService(context, kind).list(replace(query, owner=None))
+        return ok(items, total)
+
+    list_global_objects.__name__ = f"get_global_{kind.plural}"
+    return list_global_objects
 
 
 def _get_route(kind: ResourceKind):  # type: ignore[no-untyped-def]
@@ -93,6 +113,15 @@ def _update_route(kind: ResourceKind):  # type: ignore[no-untyped-def]
     return update_object
 
 
+def _batch_update_route(kind: ResourceKind):  # type: ignore[no-untyped-def]
+    async def update_objects(context: ApiContext = Context) -> dict[str, Any]:
+        changed = await ObjectService(context, kind).update_many(await json_array(context.request))
+        return affected(bool(changed))
+
+    update_objects.__name__ = f"update_{kind.plural}"
+    return update_objects
+
+
 def _delete_route(kind: ResourceKind):  # type: ignore[no-untyped-def]
     async def delete_object(context: ApiContext = Context) -> dict[str, Any]:
         deleted = await ObjectService(context, kind).delete(await json_object(context.request))
@@ -110,6 +139,15 @@ def add_routes(router: APIRouter, prefix: str = "/api") -> None:
         tags = [kind.plural]
         router.add_api_route(f"{prefix}/get-{kind.plural}", _list_route(kind), methods=["GET"], tags=tags)
         router.add_api_route(f"{prefix}/get-{kind.singular}", _get_route(kind), methods=["GET"], tags=tags)
+        if kind.listed_globally:
+            router.add_api_route(f"{prefix}/get-global-{kind.plural}", _global_list_route(kind), methods=["GET"],
+                                 tags=tags)
+        if kind.updated_in_batch:
+            schema = {"type": "array", "items": kind.model.model_json_schema()}
+            router.add_api_route(
+                f"{prefix}/update-{kind.plural}", _batch_update_route(kind), methods=["POST"], tags=tags,
+                openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}},
+            )
         for verb, factory in (("add", _add_route), ("update", _update_route), ("delete", _delete_route)):
             router.add_api_route(
                 f"{prefix}/{verb}-{kind.singular}", factory(kind), methods=["POST"], tags=tags,

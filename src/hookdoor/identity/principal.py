@@ -22,6 +22,9 @@ class Principal:
     access_token_name: str | None = field(default=None, repr=False)
     token_scope: str = ""
     token_client_id: str = ""
+    # "owner/name" of the global administrator acting as this user (impersonation/), recorded with
+    # every event of the call beside the user's own identity.
+    impersonator: str = ""
 
     @property
     def ref(self) -> str:
@@ -49,7 +52,7 @@ SYSTEM = Principal(kind="system")  # Hookdoor itself, e.g. the worker disabling 
 
 def user_principal(
     user: dict[str, Any], session_token_hash: str | None = None, access_token_name: str | None = None,
-    token_scope: str = "", token_client_id: str = "",
+    token_scope: str = "", token_client_id: str = "", impersonator: str = "",
 ) -> Principal:
     is_admin = bool(user.get("isAdmin"))
     return Principal(
@@ -63,6 +66,7 @@ def user_principal(
         access_token_name=access_token_name,
         token_scope=token_scope,
         token_client_id=token_client_id,
+        impersonator=impersonator,
     )
 
 

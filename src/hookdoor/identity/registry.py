@@ -61,11 +61,24 @@ class ResourceKind:
     is_organization: bool = False
     # Ordinary signed-in users may read this kind within their own organization (secrets masked).
     readable_by_members: bool = False
+    # Casdoor also lists this kind across every organization at get-global-<plural> (global
+    # administrators only).
+    listed_globally: bool = False
+    # Casdoor also updates a list of these at once at update-<plural> (permissions).
+    updated_in_batch: bool = False
+    # Casdoor imports these from .xlsx files at upload-<plural> (uploads/).
+    uploadable: bool = False
     # What adding or updating an object implies (hashing a password, generating credentials), as
     # "module:function" in the kind's own domain folder; imported when first used, since those
     # modules depend on this one. They may fill in ``data`` and return values for private columns.
     on_add: str = ""
     on_update: str = ""
+    # What any change of an object (added, updated or deleted) implies elsewhere, such as cached
+    # Casbin enforcers going stale or a deleted resource's file going too: called as (context,
+    # before or None, after or None) in the change's transaction, after the write.
+    on_change: str = ""
+    # What an object imported from a spreadsheet row (uploads/) gets where the row says nothing.
+    on_import: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,6 +90,13 @@ class ResourceKind:
 
     async def prepare_update(self, context: Any, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return await _hook(self.on_update)(context, current, data) if self.on_update else {}
+
+    async def changed(self, context: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        if self.on_change:
+            await _hook(self.on_change)(context, before, after)
+
+    async def imported_defaults(self, context: Any, row: dict[str, Any]) -> dict[str, Any]:
+        return await _hook(self.on_import)(context, row) if self.on_import else row
 
     def mask(self, obj: dict[str, Any], *, may_manage: bool) -> dict[str, Any]:
         """A copy safe to show: hidden fields dropped, secrets masked unless the viewer manages it."""
@@ -129,6 +149,8 @@ TOKEN_AUTHORITY = Authority(
             "rotatedTo", "deviceStatus", "cancelTokenHash", "lastPoll"),
 )
 SESSION_AUTHORITY = Authority(issued=("application", "sessionId"))
+# Models, adapters, enforcers, permissions, roles and groups: a change makes cached enforcers stale.
+AUTHORIZATION_CHANGED = "hookdoor.authz.service:authorization_changed"
 
 KINDS: tuple[ResourceKind, ...] = (
     _kind(
@@ -140,18 +162,20 @@ KINDS: tuple[ResourceKind, ...] = (
             guarded=("passwordType", "enableSoftDeletion", "mfaItems", "dcrPolicy"),
         ),
     ),
-    _kind("group", "groups", schemas.Group, readable_by_members=True, authority=Authority(
+    _kind("group", "groups", schemas.Group, readable_by_members=True, uploadable=True, authority=Authority(
         references=(Reference("parentId", "group", form="name"), Reference("users", "user", many=True)),
         guarded=("manager", "isEnabled"),
-    )),
+    ), on_change=AUTHORIZATION_CHANGED),
     _kind(
         "user", "users", schemas.User,
         secret_fields=("accessSecret", "totpSecret", "recoveryCodes"),
         hidden_fields=("password", "passwordSalt"),
         lookup_columns=("id", "email", "phone", "accessKey"),
-        authority=USER_AUTHORITY, is_account=True,
+        authority=USER_AUTHORITY, is_account=True, listed_globally=True, uploadable=True,
         on_add="hookdoor.identity.accounts:prepare_new_user",
         on_update="hookdoor.identity.accounts:prepare_updated_user",
+        on_change="hookdoor.authz.service:user_changed",
+        on_import="hookdoor.identity.accounts:imported_user_defaults",
     ),
     _kind(
         "application", "applications", schemas.Application,
@@ -160,28 +184,33 @@ KINDS: tuple[ResourceKind, ...] = (
         readable_by_members=True, on_add="hookdoor.identity.credentials:prepare_new_application",
     ),
     _kind("provider", "providers", schemas.Provider, secret_fields=("clientSecret", "clientSecret2", "httpHeaders"),
+          listed_globally=True,
           authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port", "customAuthUrl",
                                        "customTokenUrl", "customUserInfoUrl")),
           on_add="hookdoor.messaging.service:check_new_provider",
           on_update="hookdoor.messaging.service:check_updated_provider"),
-    _kind("resource", "resources"),
-    _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",),
+    _kind("resource", "resources", on_change="hookdoor.uploads.service:resource_changed"),
+    _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",), listed_globally=True,
           authority=Authority(guarded=("certificate", "privateKey")),
           on_add="hookdoor.oauth.service:prepare_new_cert", on_update="hookdoor.oauth.service:prepare_updated_cert"),
-    _kind("role", "roles", schemas.Role, readable_by_members=True, authority=Authority(
+    _kind("role", "roles", schemas.Role, readable_by_members=True, uploadable=True, authority=Authority(
         references=_members("user", "group", "role"), guarded=("isEnabled",),
-    )),
-    _kind("permission", "permissions", schemas.Permission, authority=Authority(
-        references=(*_members("user", "group", "role"), Reference("model", "model", form="name"),
-                    Reference("adapter", "adapter", form="name")),
-        guarded=("resources", "actions", "effect", "isEnabled"),
-    )),
-    _kind("model", "models"),
+    ), on_change=AUTHORIZATION_CHANGED),
+    _kind("permission", "permissions", schemas.Permission, updated_in_batch=True, uploadable=True,
+          authority=Authority(
+              references=(*_members("user", "group", "role"), Reference("model", "model", form="name"),
+                          Reference("adapter", "adapter", form="name")),
+              guarded=("resources", "actions", "effect", "isEnabled"),
+          ), on_change=AUTHORIZATION_CHANGED),
+    _kind("model", "models", on_add="hookdoor.authz.service:check_new_model",
+          on_update="hookdoor.authz.service:check_updated_model", on_change=AUTHORIZATION_CHANGED),
     _kind("adapter", "adapters", secret_fields=("password",),
-          authority=Authority(guarded=("host", "port", "user", "password", "databaseType", "database"))),
+          authority=Authority(guarded=("host", "port", "user", "password", "databaseType", "database")),
+          on_add="hookdoor.authz.service:check_new_adapter", on_update="hookdoor.authz.service:check_updated_adapter",
+          on_change="hookdoor.authz.service:adapter_changed"),
     _kind("enforcer", "enforcers", authority=Authority(
         references=(Reference("model", "model"), Reference("adapter", "adapter")),
-    )),
+    ), on_change=AUTHORIZATION_CHANGED),
     _kind("session", "sessions", schemas.Session, authority=SESSION_AUTHORITY),
     _kind(
         "token", "tokens", schemas.Token,
@@ -201,7 +230,7 @@ KINDS: tuple[ResourceKind, ...] = (
         on_add="hookdoor.webhooks.service:prepare_new_webhook",
         on_update="hookdoor.webhooks.service:prepare_updated_webhook",
     ),
-    _kind("form", "forms"),
+    _kind("form", "forms", listed_globally=True),
     _kind("invitation", "invitations"),
     _kind("ldap", "ldaps", secret_fields=("password",),
           authority=Authority(guarded=("host", "port", "username", "password", "baseDn"))),

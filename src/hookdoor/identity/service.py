@@ -14,6 +14,7 @@ from hookdoor.api.context import ApiContext
 from hookdoor.authority.service import AuthorityGuard
 from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.errors import BadRequest, Conflict, Forbidden, NotFound
+from hookdoor.events.recorder import record
 from hookdoor.identity.principal import Principal
 from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, ResourceKind, kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
@@ -156,6 +157,7 @@ class ObjectService:
         private = await self.kind.prepare_new(self.context, data)
         await self._refuse_duplicates(data, (data["owner"], data["name"]))
         await self.repository.insert(data, private)
+        await self.kind.changed(self.context, None, data)
         self._record(data)
 
     async def _current(self, owner: str, name: str) -> dict[str, Any] | None:
@@ -188,7 +190,26 @@ class ObjectService:
         private = await self.kind.prepare_update(self.context, current, data)
         await self._refuse_duplicates(data, (owner, name))
         changed = await self.repository.replace(owner, name, data, private)
+        await self.kind.changed(self.context, current, data)
         self._record(data)
+        return changed
+
+    async def update_many(self, bodies: list[Any]) -> list[dict[str, Any]]:
+        """Casdoor's update-<plural>: each object replaced whole, those that do not exist left
+        out; one refusal refuses them all (the request's transaction). Each change is also
+        recorded as its own update-<singular> event; returns the objects changed."""
+        changed = []
+        for index, body in enumerate(bodies):
+            if not isinstance(body, dict):
+                raise BadRequest(f"invalid item {index}: a {self.kind.singular} object is expected")
+            owner, name = parse_id(f"{body.get('owner') or ''}/{body.get('name') or ''}")
+            if not await self.repository.exists(owner, name):
+                continue
+            if await self.update(owner, name, body, None):
+                await record(self.context.db, self.context.action.derived(f"update-{self.kind.singular}"),
+                             outcome="ok", status_code=200)
+                changed.append(self.context.action.object or {})
+        self.context.action.object = {"updated": [f"{o.get('owner')}/{o.get('name')}" for o in changed]}
         return changed
 
     async def _refuse_duplicates(self, data: dict[str, Any], key: tuple[str, str]) -> None:
@@ -225,6 +246,8 @@ class ObjectService:
         if self.guard.is_own_account(current) and self.principal.is_org_admin:
             raise Forbidden("administrators cannot delete their own account")
         deleted = await self.repository.delete(owner, name)
+        if deleted:
+            await self.kind.changed(self.context, current, None)
         self._record(current)
         return deleted
 

@@ -122,6 +122,12 @@ class WebhookControl:
             raise BadRequest(f"webhook event {delivery_id} is being delivered right now")
         await self.deliveries.requeue([delivery_id], trigger="manual")
 
+    async def delete(self, delivery_id: str) -> bool:
+        delivery = await self._managed_delivery(delivery_id)
+        if delivery["state"] == "delivering":
+            raise BadRequest(f"webhook event {delivery_id} is being delivered right now; delete it once it is done")
+        return await self.deliveries.delete(delivery_id)
+
     async def recover(self, owner: str, name: str, since: datetime, until: datetime | None) -> int:
         await self.managed_webhook(owner, name)
         until = until or utcnow()

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from hookdoor.api.context import ApiContext, api_context
-from hookdoor.api.envelope import affected, ok
+from hookdoor.api.envelope import affected, json_object, ok
 from hookdoor.errors import BadRequest
 from hookdoor.events.catalog import CATEGORIES, catalog_as_json
 from hookdoor.identity.service import parse_id
@@ -63,6 +63,16 @@ async def replay_webhook_event(
     """Send the delivery again, under the same webhook-id, as a new attempt."""
     await WebhookControl(context).resend(id)
     return affected(True)
+
+
+@router.post("/delete-webhook-event")
+async def delete_webhook_event(context: ApiContext = Context) -> dict[str, Any]:
+    """Casdoor's body: the WebhookEvent, whose name is its id (here a delivery's)."""
+    body = await json_object(context.request)
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise BadRequest("invalid field name: the webhook event's id is required")
+    return affected(await WebhookControl(context).delete(name))
 
 
 @router.post("/recover-webhook-deliveries")

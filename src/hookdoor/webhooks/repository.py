@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hookdoor.db.tables import attempts, deliveries
@@ -68,6 +68,17 @@ class DeliveryRepository:
     async def attempts_of(self, delivery_id: str) -> list[dict[str, Any]]:
         statement = select(attempts).where(attempts.c.delivery_id == delivery_id).order_by(attempts.c.number)
         return [dict(row) for row in (await self.db.execute(statement)).mappings()]
+
+    async def delete(self, delivery_id: str) -> bool:
+        """The delivery and its attempts, unless a worker holds it right now (its outcome would
+        then be written for a delivery that no longer exists)."""
+        result = await self.db.execute(
+            delete(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.state != "delivering")
+        )
+        if not result.rowcount:
+            return False
+        await self.db.execute(delete(attempts).where(attempts.c.delivery_id == delivery_id))
+        return True
 
     async def requeue(self, delivery_ids: list[str], trigger: str) -> int:
         """Due now again, keeping each delivery's id (so its webhook-id) and its attempt history."""

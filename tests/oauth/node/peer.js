@@ -1,4 +1,4 @@
-// Casdoor's Node.js SDK, unmodified, driven by tests/oauth/test_sdk_clients.py: one command per run,
+// Casdoor's Node.js SDK, unmodified, driven by tests/oauth/test_sdk_clients.py and tests/authz: one command per run,
 // its configuration in CASDOOR_CONFIG (JSON), its answer printed as one JSON line.
 const { SDK } = require("casdoor-nodejs-sdk");
 
@@ -14,6 +14,12 @@ async function main() {
     const claims = sdk.parseJwtToken(tokens.access_token);
     const refreshed = await sdk.refreshToken(tokens.refresh_token);
     return { tokens, claims, refreshed, refreshedClaims: sdk.parseJwtToken(refreshed.access_token) };
+  }
+  if (command === "enforce" || command === "batch-enforce") {
+    // argument: {"permissionId", "modelId", "resourceId", "request"} (tests/authz/test_node_sdk.py)
+    const { permissionId, modelId, resourceId, request } = JSON.parse(argument);
+    const method = command === "enforce" ? "enforce" : "batchEnforce";
+    return { result: await sdk[method](permissionId, modelId, resourceId, request) };
   }
   throw new Error(`unknown command ${command}`);
 }

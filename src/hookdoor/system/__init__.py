@@ -1,0 +1,1 @@
+"""The server itself: health, metrics, dashboards, system and version information."""
