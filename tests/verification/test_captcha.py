@@ -101,3 +101,20 @@ def test_a_dynamic_captcha_comes_after_a_failed_sign_in(server: ServerProcess, a
     assert Api(server.url).get("get-captcha-status", **query)["data"] is True
     assert Api(server.url).login(name, "captcha-pass-123", tenant.organization, tenant.application)[
         "msg"] == "Turing test failed."
+
+
+def test_the_sign_in_page_shows_the_captcha_an_application_requires(server: ServerProcess, admin: Api) -> None:
+    from tests.console.browser import FORM_TOKEN, ConsoleClient
+    tenant = _captcha_tenant(admin, "Always")
+    console = ConsoleClient(server.url)
+    page = console.get(f"/login?application={tenant.application}")
+    assert 'src="data:image/png;base64,' in page.text and 'name="captchaToken"' in page.text
+    captcha_id = page.text.split('name="clientSecret" value="')[1].split('"')[0]
+    token = FORM_TOKEN.search(page.text).group(1)  # type: ignore[union-attr]
+    refused = console.post("/login", {"form_token": token, "username": "nobody", "password": "whatever-123",
+                                      "organization": tenant.organization, "application": tenant.application,
+                                      "captchaType": "Default", "clientSecret": captcha_id, "captchaToken": "WRONG"})
+    assert refused.status_code == 400 and "Turing test failed." in refused.text
+    assert captcha_id not in refused.text  # a new captcha: the one answered is spent
+    plain = console.get("/login")
+    assert 'name="captchaToken"' not in plain.text

@@ -446,6 +446,21 @@ class Captcha:
             raise BadRequest(TURING_TEST_FAILED)
 
 
+async def sign_in_captcha(context: Any, application: Mapping[str, Any], *,
+                          failed_before: bool) -> dict[str, Any] | None:
+    """The captcha a sign-in page shows, where the application requires one (a new one per page: each is
+    answered once). Committed here, since a page view's transaction is otherwise rolled back."""
+    captcha = Captcha(context)
+    if not await captcha.required(application, failed_before=failed_before):
+        return None
+    provider, _ = await captcha.provider_of(application)
+    if provider is None or provider.get("type") != DEFAULT_CAPTCHA:
+        return None
+    shown = await captcha.new(provider)
+    await context.db.commit()
+    return shown
+
+
 # ---- verify-identification: a real-name check by an ID-verification provider ------------------------
 
 IDV_CATEGORY = "ID Verification"
