@@ -11,7 +11,8 @@ from tests.support import ServerProcess, running_server
 
 @pytest.fixture(scope="session")
 def brief_codes_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server whose codes expire after two seconds, for the test that lets one expire."""
-    env = {**SERVER_ENV, "HOOKDOOR_VERIFICATION_CODE_SECONDS": "2"}
+    """A server whose codes expire after two seconds and whose callers send three messages an hour, for
+    the tests that let a code expire and that reach the limit per caller."""
+    env = {**SERVER_ENV, "HOOKDOOR_VERIFICATION_CODE_SECONDS": "2", "HOOKDOOR_SEND_LIMIT_PER_CALLER": "3"}
     with running_server("sqlite", tmp_path_factory.mktemp("brief-codes"), env) as process:
         yield process

@@ -224,3 +224,16 @@ def test_verification_records_are_for_administrators(server: ServerProcess, admi
     refused = member.http.get(f"{server.url}/api/get-verifications", timeout=30)
     assert refused.status_code == 403
     assert Api(server.url).http.get(f"{server.url}/api/get-verifications", timeout=30).status_code == 401
+
+
+def test_sends_by_one_caller_are_limited(brief_codes_server: ServerProcess, receiver: Receiver) -> None:
+    admin = Api(brief_codes_server.url)
+    assert admin.login("admin", ADMIN_PASSWORD)["status"] == "ok"
+    tenant = new_tenant(admin)
+    provider = sms_provider(admin, tenant.organization, receiver.url(f"/caller-limit/{unique('p')}"))
+    use_providers(admin, tenant.application, {"name": provider})
+    client = {"clientId": tenant.client_id, "clientSecret": tenant.client_secret}
+    answers = [requests.post(f"{brief_codes_server.url}/api/send-sms", params=client, timeout=30,
+                             json={"content": "hi", "receivers": [f"+1555000{n:04d}"]}) for n in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[3].json()["msg"].startswith(f"too many messages sent by app/{tenant.application}")
