@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,13 +38,21 @@ class SmtpSink:
     """An SMTP server that requires ``SMTP_USER``/``SMTP_PASSWORD`` and records each message."""
 
     port: int = field(default_factory=free_port)
+    # TLS: with ``implicit`` the whole session is TLS (port 465 style), else STARTTLS is required.
+    tls: ssl.SSLContext | None = None
+    implicit: bool = False
     received: list[Received] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> SmtpSink:
+        tls: dict[str, Any] = {}
+        if self.tls is not None:
+            tls = {"ssl_context": self.tls} if self.implicit else {"tls_context": self.tls, "require_starttls": True}
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port, authenticator=self._authenticate,
-                                      auth_required=True, auth_require_tls=False)
+                                      auth_required=True,
+                                      # aiosmtpd counts only STARTTLS as TLS; an implicit-TLS session is all TLS.
+                                      auth_require_tls=self.tls is not None and not self.implicit, **tls)
         self._controller.start()
         return self
 
@@ -120,3 +129,32 @@ def use_providers(admin: Api, application: str, *items: dict[str, Any], **fields
     updated = admin.post("update-application", {**current, "providers": list(items), **fields},
                          params={"id": f"admin/{application}"})
     assert updated["status"] == "ok", updated
+
+
+def self_signed_localhost(directory: Any) -> tuple[str, ssl.SSLContext]:
+    """A certificate for "localhost" (its PEM file, for SSL_CERT_FILE) and a server context with it."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "localhost.pem", directory / "localhost.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return str(cert_path), context
