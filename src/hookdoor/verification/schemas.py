@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from hookdoor.errors import BadRequest
@@ -116,5 +117,4 @@ def verification_record(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _rfc3339(unix: float) -> str:
-    from datetime import UTC, datetime
     return datetime.fromtimestamp(unix, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -112,7 +112,7 @@ class Codes:
         self.codes = VerificationCodes(context.db)
         self.settings = context.settings
 
-    def _hash(self, code_id: str, code: str) -> str:
+    def hash_of(self, code_id: str, code: str) -> str:
         return code_hash(self.context.services.secret_key, code_id, code)
 
     async def check(self, receiver: str, code: str, *, spend: bool, verified_only: bool = False) -> dict[str, Any]:
@@ -128,7 +128,7 @@ class Codes:
             raise BadRequest(expired_message(max(1, self.settings.verification_code_seconds // 60)))
         if row["wrong_tries"] >= self.settings.verification_code_tries:
             raise TooManyRequests(TOO_MANY_TRIES, int(row["expires_at"] - now) + 1)
-        if not code or not hmac.compare_digest(row["code_hash"], self._hash(row["id"], code)) or (
+        if not code or not hmac.compare_digest(row["code_hash"], self.hash_of(row["id"], code)) or (
                 verified_only and not row["verified"]):
             # Counted though the call fails and is rolled back.
             self.context.write_even_if_failed(lambda db: VerificationCodes(db).count_wrong(row["id"]))
@@ -233,7 +233,7 @@ class Verifications:
             "id": code_id, "organization": application.get("organization") or "", "application": application["name"],
             "purpose": purpose, "type": category, "receiver": receiver, "user_id": _user_id(user),
             "provider": provider_id(provider), "remote_addr": self.context.action.request.get("clientIp", ""),
-            "code_hash": self.codes._hash(code_id, code), "created_at": now,
+            "code_hash": self.codes.hash_of(code_id, code), "created_at": now,
             "expires_at": now + self.context.settings.verification_code_seconds, "wrong_tries": 0,
             "verified": False, "used": False,
         })
