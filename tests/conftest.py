@@ -10,12 +10,15 @@ from casdoor import CasdoorSDK
 
 from tests.compat.sdk import Tenant, new_tenant, tenant_sdk
 from tests.receiver import Receiver
-from tests.support import ADMIN_PASSWORD, Api, ServerProcess, running_server
+from tests.support import ADMIN_PASSWORD, SYNCER_SQLITE_DIR, Api, ServerProcess, running_server
 
 # Webhook receivers and upstream providers in tests run on 127.0.0.1 (a provider as "localhost", so
 # that its cookies are not the server's), which the SSRF guard refuses unless allowed. Every test
 # signs in from 127.0.0.1 too, so the per-address lock-out is raised (per-account stays as shipped).
 SERVER_ENV = {"HOOKDOOR_WEBHOOK_ALLOW_TARGETS": "127.0.0.1,localhost", "HOOKDOOR_LOGIN_MAX_FAILURES_PER_IP": "1000"}
+# Syncers of the tests may read SQLite source databases made in this folder (tests/sync/sources.py).
+SERVER_ENV["HOOKDOOR_SYNCER_SQLITE_DIR"] = SYNCER_SQLITE_DIR
+SERVER_ENV["HOOKDOOR_SYNC_POLL_SECONDS"] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -44,6 +45,11 @@ async def eventually_in_loop(condition: Callable[[], T], what: str, timeout: flo
         assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
         await asyncio.sleep(0.05)
     return value
+
+
+# The folder whose SQLite files the test servers' syncers may read (HOOKDOOR_SYNCER_SQLITE_DIR).
+SYNCER_SQLITE_DIR = str(Path(tempfile.gettempdir()) / "hookdoor-test-syncer-sources")
+Path(SYNCER_SQLITE_DIR).mkdir(exist_ok=True)
 
 
 def free_port() -> int:

@@ -44,6 +44,9 @@ from hookdoor.messaging import endpoints as messaging
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
+from hookdoor.saml import endpoints as saml
+from hookdoor.sync import endpoints as sync
+from hookdoor.sync import tasks as sync_tasks
 from hookdoor.system import endpoints as system_endpoints
 from hookdoor.uploads import endpoints as upload_endpoints
 from hookdoor.verification import endpoints as verification
@@ -183,6 +186,12 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(impersonation_endpoints.router)
     app.include_router(upload_endpoints.router)
     app.include_router(upload_endpoints.files_router)
+    app.include_router(saml.router)
+    app.include_router(saml.pages)
+    app.include_router(saml.acs_pages)
+    app.include_router(sync.router)
+    app.include_router(sync.ldap_router)
+    app.include_router(sync_tasks.lifecycle)
     app.include_router(messaging.router)
     app.include_router(messaging.pages)
     app.include_router(verification.router)

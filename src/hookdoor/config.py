@@ -108,6 +108,11 @@ class Settings(BaseSettings):
         "for the domain's suffix, as Casdoor chooses it.",
     )
 
+    # Syncers (sync/): a SQLite source database is a file the server opens, so only files in this
+    # folder may be one (empty: SQLite sources are refused); the scheduler's look for due syncers.
+    syncer_sqlite_dir: str = Field(default="", description="Folder whose SQLite files syncers may read.")
+    sync_poll_seconds: float = Field(default=5.0, gt=0, le=3600, description="How often due syncers are looked for.")
+
     # argon2id cost (OWASP's minimum is t=2, m=19 MiB); raise it on stronger machines.
     password_time_cost: int = Field(default=2, ge=1, le=10)
     password_memory_kib: int = Field(default=19456, ge=1024, le=1048576)

@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +148,52 @@ async def _postgres(url: str, sql: str, values: list[Any]) -> list[dict[str, Any
         return [dict(row) for row in await connection.fetch(sql, *values)]
     finally:
         await connection.close()
+
+
+class _FormReader(HTMLParser):
+    """The fields a browser would post from a page's main form (the one with ``.card.form``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+        self._in_form = False
+        self._textarea: str | None = None
+        self._select: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if tag == "form" and "form" in found.get("class", "").split():
+            self._in_form = True
+        if not self._in_form or "disabled" in found or not found.get("name"):
+            return
+        name = found["name"]
+        if tag == "input" and (found.get("type") not in ("checkbox", "radio") or "checked" in found):
+            self.fields.append((name, found.get("value", "on" if found.get("type") == "checkbox" else "")))
+        elif tag == "textarea":
+            self._textarea, self._text = name, ""
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and "selected" in found:
+            self.fields.append((self._select, found.get("value", "")))
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+        elif tag == "textarea" and self._textarea is not None:
+            self.fields.append((self._textarea, self._text.removeprefix("\n")))
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+
+def posted_form(html: str, **changes: str) -> list[tuple[str, str]]:
+    """What submitting the page's form sends, with ``changes`` typed in (select options need a value)."""
+    reader = _FormReader()
+    reader.feed(html)
+    fields = [(k, v) for k, v in reader.fields if k not in changes and k != "csrf_token"]
+    return fields + list(changes.items())

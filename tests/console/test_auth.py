@@ -61,3 +61,19 @@ def test_unsafe_next_is_ignored(server: ServerProcess) -> None:
                                      "next": "//evil.example/steal"})
     assert answer.status_code == 303
     assert answer.headers["location"] == "/console"
+
+
+def test_sign_up_offers_the_applications_that_take_sign_ups(server: ServerProcess) -> None:
+    from tests.console.browser import ConsoleClient
+    from tests.support import ADMIN_PASSWORD, Api, unique
+
+    api = Api(server.url)
+    api.login("admin", ADMIN_PASSWORD)
+    open_app, closed_app = unique("open"), unique("closed")
+    for name, allowed in ((open_app, True), (closed_app, False)):
+        body = {"owner": "admin", "name": name, "organization": "built-in", "enableSignUp": allowed}
+        assert api.post("add-application", body)["status"] == "ok"
+    page = ConsoleClient(server.url).get(f"/signup?application={open_app}").text
+    assert '<select id="application" name="application">' in page
+    assert f"<option selected>{open_app}</option>" in page
+    assert closed_app not in page

@@ -62,11 +62,15 @@ def test_org_admin_cannot_reach_another_organizations_webhooks(server: ServerPro
     alice.login(orgs.alice, PASSWORD, organization=orgs.a, application=orgs.app_a)
     b_hook = f"/console/webhooks/{orgs.b}/{orgs.hook_b}"
     secret_token = orgs.bin_b_url.rsplit("/", 1)[1]
+    event_b = table_rows(server, "events", organization=orgs.b)[0]["id"]
 
     for path in (b_hook, f"{b_hook}/edit", f"{b_hook}/delete", f"{b_hook}/deliveries/{orgs.delivery_b}",
                  f"/console/webhooks?organization={orgs.b}", f"/console/users?organization={orgs.b}",
                  f"/console/inspector/{orgs.bin_b}", f"/console/inspector/{orgs.bin_b}/stream",
-                 f"/console/inspector/{orgs.bin_b}/delete", f"/console/organizations/admin/{orgs.b}"):
+                 f"/console/inspector/{orgs.bin_b}/delete", f"/console/organizations/admin/{orgs.b}",
+                 f"{b_hook}/live", f"{b_hook}/deliveries/{orgs.delivery_b}/live",
+                 f"/console/events?organization={orgs.b}", f"/console/events/{event_b}",
+                 f"/console/providers?organization={orgs.b}"):
         answer = alice.get(path)
         assert answer.status_code in (403, 404), (path, answer.status_code)
         assert orgs.marker not in answer.text and secret_token not in answer.text, path
@@ -75,6 +79,8 @@ def test_org_admin_cannot_reach_another_organizations_webhooks(server: ServerPro
     assert own.status_code == 200 and orgs.hook_a in own.text and orgs.hook_b not in own.text
     dashboard = alice.get("/console")
     assert dashboard.status_code == 200 and orgs.hook_a in dashboard.text and orgs.hook_b not in dashboard.text
+    log = alice.get("/console/events")
+    assert log.status_code == 200 and orgs.a in log.text and orgs.b not in log.text
     bins = alice.get("/console/inspector")
     assert bins.status_code == 200 and secret_token not in bins.text and orgs.b not in bins.text
     assert alice.get(f"/console/webhooks/{orgs.a}/{orgs.hook_a}").status_code == 200
@@ -102,7 +108,9 @@ def test_org_admin_cannot_change_another_organizations_webhooks(server: ServerPr
                        (f"{b_hook}/edit", {"organization": orgs.b, "url": "https://evil.example/"}),
                        ("/console/webhooks/new", {"organization": orgs.b, "name": "sneaky", "url": "https://e.example/"}),
                        (f"/console/inspector/{orgs.bin_b}/delete", {}),
-                       ("/console/inspector", {"organization": orgs.b, "label": "not mine"})):
+                       ("/console/inspector", {"organization": orgs.b, "label": "not mine"}),
+                       ("/console/webhooks/new/bin", {"organization": orgs.b, "name": "sneaky"}),
+                       ("/console/providers/new", {"owner": orgs.b, "name": "sneaky"})):
         answer = alice.submit(path, form)
         assert answer.status_code == 403, (path, answer.status_code, answer.text[:300])
         assert orgs.marker not in answer.text, path

@@ -34,7 +34,8 @@ def test_token_of_another_session_is_refused(server: ServerProcess) -> None:
     first.login("admin", ADMIN_PASSWORD)
     second.login("admin", ADMIN_PASSWORD)
     name = unique("csrf")
-    body = {"organization": "built-in", "name": name, "url": "https://example.com/hook"}
+    body = {"organization": "built-in", "name": name, "url": "https://example.com/hook",
+            "events": "login"}
     stolen = first.csrf()
     assert stolen != second.csrf()
     assert second.post("/console/webhooks/new", {**body, "csrf_token": stolen}).status_code == 403

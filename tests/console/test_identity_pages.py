@@ -58,11 +58,11 @@ def test_organization_created_edited_and_deleted_from_the_console(page: Page, se
     expect(page.locator("table.list tbody")).to_contain_text("No organizations matching")
 
 
-KIND_FIELDS: dict[str, dict[str, str]] = {
+KIND_FIELDS: dict[str, dict[str, Any]] = {
     "users": {"email": "someone@example.com", "password": "a-long-password-1", "isAdmin": "on"},
     "applications": {"description": "console app", "enableSignUp": "on"},
     "groups": {"type": "Virtual"},
-    "roles": {"users": "{org}/someone\n{org}/another"},
+    "roles": {"users": ["{org}/someone", "{org}/another"]},  # a multiple select: one value per member
     "permissions": {"actions": "Read\nWrite", "resources": "*", "effect": "Deny"},
 }
 
@@ -75,7 +75,8 @@ def test_each_kind_is_created_found_edited_and_deleted(server: ServerProcess, or
     singular = plural.removesuffix("s")
     owner = "admin" if plural == "applications" else organization
     name = unique(singular)
-    fields = {k: v.format(org=organization) for k, v in KIND_FIELDS[plural].items()}
+    fields = {k: [x.format(org=organization) for x in v] if isinstance(v, list) else v.format(org=organization)
+              for k, v in KIND_FIELDS[plural].items()}
     org_field = "organization" if plural == "applications" else "owner"
     created = console.submit(f"/console/{plural}/new", {org_field: organization, "name": name, **fields})
     assert created.status_code == 303, created.text[:300]
@@ -97,8 +98,8 @@ def test_each_kind_is_created_found_edited_and_deleted(server: ServerProcess, or
     for field, value in fields.items():
         if field == "password":
             continue
-        expected: Any = True if value == "on" else value.split("\n") if "\n" in value or field in (
-            "users", "actions", "resources") else value
+        expected: Any = value if isinstance(value, list) else True if value == "on" else value.split(
+            "\n") if "\n" in value or field in ("users", "actions", "resources") else value
         assert stored[field] == expected, field
 
     assert console.get(f"{path}/delete").status_code == 200

@@ -4,7 +4,6 @@ delete; and the dashboard's failing-first list and charts."""
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -14,13 +13,9 @@ from tests.receiver import Receiver
 from tests.support import ADMIN_PASSWORD, PATIENCE, Api, ServerProcess, eventually, unique
 
 
-def reload_until(page: Page, selector: str, text: str, timeout: float = PATIENCE) -> None:
-    """Pages are not live (only the inspector's is): reload until the worker's outcome shows."""
-    deadline = time.monotonic() + timeout
-    while text not in (page.locator(selector).text_content() or "") and time.monotonic() < deadline:
-        page.wait_for_timeout(150)
-        page.reload()
-    expect(page.locator(selector)).to_contain_text(text)
+def live_until(page: Page, selector: str, text: str, timeout: float = PATIENCE) -> None:
+    """The page is live: the worker's outcome shows without a reload."""
+    expect(page.locator(selector)).to_contain_text(text, timeout=timeout * 1000)
 
 
 def pick_event(page: Page, name: str) -> None:
@@ -70,7 +65,7 @@ def test_add_webhook_then_follow_its_deliveries(page: Page, server: ServerProces
     expect(page.locator(".notice")).to_contain_text("A test event was queued")
     [arrival] = receiver.wait_for(lambda a: a.path == path)
     assert arrival.header("X-Api-Key") == "k-console-123"
-    reload_until(page, "#deliveries", "Success")
+    live_until(page, "#deliveries", "succeeded")
     if screenshots:
         shoot(page, "webhook")
 
@@ -84,8 +79,8 @@ def test_add_webhook_then_follow_its_deliveries(page: Page, server: ServerProces
         shoot(page, "delivery")
     page.click("#resend")
     expect(page.locator(".notice")).to_contain_text("queued again")
-    reload_until(page, ".page-head", "Success")
-    reload_until(page, "body", "Attempt 2")
+    live_until(page, ".page-head", "succeeded")
+    live_until(page, "#attempts", "Attempt 2")
     receiver.wait_for(lambda a: a.path == path, count=2)
 
     page.click(f"a:has-text('{name}')")
@@ -138,7 +133,25 @@ def test_edit_keeps_what_the_form_does_not_show(page: Page, server: ServerProces
     page.goto(f"/console/webhooks/built-in/{name}/edit")
     page.fill("#f-maxConcurrency", "lots")
     page.click("button:has-text('Save changes')")
-    expect(page.locator(".field.has-error .error-text")).to_contain_text("invalid field maxConcurrency")
+    expect(page.locator(".field.has-error .error-text")).to_have_text(
+        "invalid field maxConcurrency: must be a whole number")
+
+    page.goto(f"/console/webhooks/built-in/{name}/edit")
+    page.fill("#f-eventPatterns", "add-* no-such-event")
+    page.click("button:has-text('Save changes')")
+    marked = page.locator(".field.has-error")
+    expect(marked).to_have_count(1)
+    # The Patterns field is marked, not the event search box.
+    expect(marked.locator("#f-eventPatterns")).to_have_value("add-* no-such-event")
+    expect(marked.locator(".error-text")).to_contain_text("unknown event: no-such-event (see 'hookdoor events list'")
+
+    page.goto(f"/console/webhooks/built-in/{name}/edit")
+    each_checked = page.locator("input[name=events]:checked")
+    for _ in range(each_checked.count()):
+        each_checked.first.uncheck()
+    page.fill("#f-eventPatterns", "")
+    page.click("button:has-text('Save changes')")
+    expect(page.locator(".events-picker.has-error .error-text")).to_contain_text("select at least one event or pattern")
 
 
 def _webhook(api: Api, url: str, **fields: Any) -> str:

@@ -114,7 +114,7 @@ def _base_body(resource: ResourceKind, organization: str) -> dict[str, Any]:
         body.update(owner=organization, url="http://127.0.0.1:9/matrix", isEnabled=False, events=["login"])
     if resource.singular == "model":
         body.update(modelText=RBAC_MODEL)  # checked on save (authz/)
-    return {**body, "name": unique(f"mx-{resource.singular}")}
+    return {**body, resource.key_field: unique(f"mx-{resource.singular}")}
 
 
 def _target_object(world: World, resource: ResourceKind, target: str) -> dict[str, Any]:
@@ -137,7 +137,7 @@ def _target_object(world: World, resource: ResourceKind, target: str) -> dict[st
 
 
 def _stored(world: World, resource: ResourceKind, obj: dict[str, Any]) -> dict[str, Any] | None:
-    answer = world.admin.get(f"get-{resource.singular}", id=f"{obj['owner']}/{obj['name']}")
+    answer = world.admin.get(f"get-{resource.singular}", id=f"{obj['owner']}/{obj[resource.key_field]}")
     assert answer["status"] == "ok", answer
     return answer["data"]
 
@@ -238,15 +238,15 @@ def _send(world: World, resource: ResourceKind, cell: Cell) -> tuple[requests.Re
     current = world.objects[(resource.singular, cell.target)]
     params = {**actor.params, "matrixCell": cell.marker}
     if cell.verb == "update":
-        params["id"] = f"{current['owner']}/{current['name']}"
+        params["id"] = f"{current['owner']}/{current[resource.key_field]}"
         body = {**current, cell.field: widening_value(world, resource, cell.field, cell.target, cell.verb)}
         created = None
     elif cell.verb == "add":
         base = _base_body(resource, world.organizations[cell.target])
         body = {**base, cell.field: widening_value(world, resource, cell.field, cell.target, cell.verb)}
-        created = {**base, **({cell.field: body[cell.field]} if cell.field in ("owner", "name") else {})}
+        created = {**base, **({cell.field: body[cell.field]} if cell.field in ("owner", resource.key_field) else {})}
     else:
-        body, created = {"owner": current["owner"], "name": current["name"]}, None
+        body, created = {"owner": current["owner"], resource.key_field: current[resource.key_field]}, None
     url = f"{world.server.url}/api/{cell.verb}-{resource.singular}"
     return actor.http.post(url, params=params, json=body, timeout=30), created
 
@@ -272,7 +272,7 @@ def test_no_caller_widens_its_reach(world: World, resource: ResourceKind) -> Non
         if problem := _refusal_problem(response, cell, world):
             problems.append(f"{cell.marker}: {problem}")
         if created is not None and created.get("owner") and _stored(world, resource, created) is not None:
-            problems.append(f"{cell.marker}: the refused add stored {created['owner']}/{created['name']}")
+            problems.append(f"{cell.marker}: the refused add stored {created['owner']}/{created[resource.key_field]}")
     after = {target: _stored(world, resource, world.objects[(resource.singular, target)]) for target in TARGETS}
     for target in TARGETS:
         if after[target] != before[target]:

@@ -113,8 +113,9 @@ def test_webhook_at_an_own_bin_is_admitted_and_delivered_in_process(inspector_se
     assert ["X-Custom", "custom-1"] in _headers(row)
     page = console.get(f"/console/inspector/{bin_id}").text
     assert 'data-signature="valid"' in page  # the bin was linked to the webhook when it was saved
-    events = api.get("get-webhook-events", webhook=f"built-in/{name}")["data"]
-    assert events[0]["state"] == "Success"
+    # The capture is stored as the bin answers; the delivery's outcome a moment later.
+    events = eventually(lambda: (found := api.get("get-webhook-events", webhook=f"built-in/{name}")["data"])
+                        and found[0]["state"] == "Success" and found, "the delivery's outcome")
     detail = api.get("get-webhook-event-detail", id=events[0]["name"])["data"]
     assert detail["attempts"][0]["responseBody"] == "captured by the Hookdoor inspector"
 

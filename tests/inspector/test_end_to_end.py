@@ -40,20 +40,24 @@ def test_overview_flow_with_an_inspector_bin(inspector_server: ServerProcess, in
 
         page.click("nav >> text=Webhooks")
         page.click("text=Add Webhook")
-        page.click("#new-bin")
-        expect(page.locator("#f-url")).to_have_value(re.compile(rf"^{re.escape(base)}/inspect/[\w-]{{32}}$"))
         page.fill("#f-name", "overview-hook")
         pick_event(page, "login")
         pick_event(page, "update-user")
         page.locator("input[name=header_name]").first.fill("X-Overview")
         page.locator("input[name=header_value]").first.fill("from-the-console")
+        page.click("#new-bin")  # after typing: the form comes back with all of it and the bin's URL
+        expect(page.locator("#bin-made")).to_contain_text("Inspector bin “for webhook overview-hook” made")
+        expect(page.locator("#f-url")).to_have_value(re.compile(rf"^{re.escape(base)}/inspect/[\w-]{{32}}$"))
+        expect(page.locator("#f-name")).to_have_value("overview-hook")
+        expect(page.locator("input[name=events]:checked")).to_have_count(2)
+        expect(page.locator("input[name=header_value]").first).to_have_value("from-the-console")
         shoot(page, "add-webhook-for-bin", "inspector")
         page.click("button:has-text('Save webhook')")
         expect(page.locator(".notice")).to_have_text("Created.")
 
         page.click("nav >> text=Inspector")
         shoot(page, "bins", "inspector")
-        page.click("a:has-text('for a new webhook')")
+        page.click("a:has-text('for webhook overview-hook')")
         expect(page.locator("#link-webhook")).to_have_value("built-in/overview-hook")  # linked on save
         page.evaluate("window.stillTheSamePage = true")
 
@@ -90,6 +94,9 @@ def test_overview_flow_with_an_inspector_bin(inspector_server: ServerProcess, in
         expect(page.locator(".arrival")).to_have_count(2)  # signup, new-user and logout were not picked
         shoot(page, "bin", "inspector")
         shoot(newcomer, "account", "inspector")
+        page.click("nav >> text=Inspector")
+        row = page.locator("#bins tbody tr", has_text="for webhook overview-hook")
+        expect(row.locator(".requests")).to_have_text("2")
     finally:
         admin.close()
         visitor.close()

@@ -75,6 +75,9 @@ class HookdoorGroup(TyperGroup):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        from hookdoor.cli.help import tidy
+
+        tidy(self, self.context_class, list(self.context_settings.get("help_option_names") or ["--help"]))
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except CliError as exc:

@@ -36,11 +36,18 @@ def match_category(given: str, categories: list[str]) -> str:
 def list_events(
     category: Annotated[str, typer.Option("--category", "-c", help="Only this category (a unique part of "
                                                                     "its name is enough: auth, mfa).")] = "",
+    from_server: Annotated[bool, typer.Option("--from-server", help="Ask the server (--url) for its catalog "
+                                              "instead of this installation's (they differ across versions).")] = False,
     url: Url = None, local: Local = False, as_json: Json = False,
 ) -> None:
-    """Every event type, with its category and description."""
-    with connect(url, local) as api:
-        types, categories = api.get("get-event-types")
+    """Every event type, with its category and description (from the built-in catalog: no server needed)."""
+    if from_server and not local:
+        with connect(url, local) as api:
+            types, categories = api.get("get-event-types")
+    else:
+        from hookdoor.events.catalog import CATEGORIES, catalog_as_json
+
+        types, categories = catalog_as_json(), list(CATEGORIES)
     if category:
         chosen = match_category(category, list(categories or []))
         types = [t for t in types if t["category"] == chosen]
@@ -48,4 +55,4 @@ def list_events(
         print_json([{k: t[k] for k in ("name", "category", "description")} for t in types])
         return
     table(["EVENT", "CATEGORY", "DESCRIPTION"], [(t["name"], t["category"], t["description"]) for t in types])
-    note(f"{len(types)} event types" + (f" in {chosen}" if category else ""))
+    note(f"{len(types)} event type{'' if len(types) == 1 else 's'}" + (f" in {chosen}" if category else ""))

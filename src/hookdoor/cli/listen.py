@@ -151,7 +151,8 @@ class Listener:
 def listen(
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")] = 9000,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    path: Annotated[str, typer.Option("--path", help="Only this path (default: any).")] = "/",
+    path: Annotated[str, typer.Option("--path", show_default=False, help="Only requests to this path; the "
+                                      "default, /, takes every path.")] = "/",
     secret: Annotated[list[str], typer.Option("--secret", "-s", envvar="HOOKDOOR_LISTEN_SECRET",
                                               help="Verify with this secret; repeatable (rotation).")] = [],  # noqa: B006
     webhook: Annotated[str, typer.Option("--webhook", "-w", help="Verify with this webhook's secrets, read "
@@ -165,9 +166,8 @@ def listen(
 ) -> None:
     """Receive webhooks locally: print each one readably, verify its signature, optionally forward it.
 
-    Answers 200, or 401/400 when verification fails (so Hookdoor retries), or, with --forward, the
-    forward target's answer.
-    """
+    Answers 200, or 401/400 when verification fails (so Hookdoor retries), or, with --forward, the forward target's answer.
+    """  # noqa: E501 - one line: the help keeps a docstring's line breaks
     if not path.startswith("/"):
         raise CliError("--path must start with /", USAGE)
     if forward and not forward.startswith(("http://", "https://")):

@@ -269,7 +269,10 @@ def _control(method: str) -> Handler:
                 from hookdoor.errors import BadRequest
 
                 raise BadRequest("invalid parameter since: is required")
-            return await control.recover(*_id(params), since, parse_time(str(params.get("until") or ""), "until")), None
+            until = parse_time(str(params.get("until") or ""), "until")
+            force = str(params.get("force") or "").lower() in ("1", "true")
+            requeued = await control.recover(*_id(params), since, until, force)
+            return len(requeued), requeued
         return await getattr(control, method)(*_id(params)), None
 
     return handler

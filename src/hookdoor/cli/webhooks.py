@@ -105,6 +105,8 @@ def add(
     exponential: Annotated[bool, typer.Option("--exponential-backoff", help="Double the interval each "
                                               "retry (capped at 1 h).")] = False,
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled.")] = False,
+    delivery_timeout: Annotated[float, typer.Option("--timeout", min=1, max=60, help="Seconds to wait for the "
+                                                    "receiver's answer before the attempt counts as failed.")] = 15,
     url: Url = None, local: Local = False, as_json: Json = False,
 ) -> None:
     """Add a webhook; prints its signing secret, which the receiver verifies signatures with."""
@@ -121,6 +123,7 @@ def add(
         "headers": [parse_header(h) for h in header], "isEnabled": not disabled,
         "includeFailures": include_failures, "ordered": ordered, "singleOrgOnly": single_org,
         "maxRetries": max_retries, "retryInterval": retry_interval, "useExponentialBackoff": exponential,
+        "timeoutSeconds": delivery_timeout,
     }
     if organization:
         body["organization"] = organization
@@ -167,7 +170,7 @@ def show(
          + (" (its events only)" if found.get("singleOrgOnly") else "")),
         ("format", f"{found.get('payloadFormat', 'hookdoor')}, {found.get('contentType', 'application/json')}"),
         ("headers", ", ".join(f"{h['name']}: {hidden(h.get('value', ''))}" for h in found.get("headers") or [])),
-        ("retries", retries), ("timeout", f"{found.get('timeoutSeconds', 15)} s"),
+        ("retries", retries), ("timeout", f"{found.get('timeoutSeconds', 15):g} s"),
         ("concurrency", f"{found.get('maxConcurrency', 10)}" + (", ordered" if found.get("ordered") else "")),
         ("rate limit", f"{found.get('rateLimit')}/s" if found.get("rateLimit") else "none"),
         ("failures too", "yes" if found.get("includeFailures") else "no"),
@@ -182,7 +185,20 @@ def show(
         ("last failure", health.get("lastFailureTime") or "never"),
         ("last error", health.get("lastError") or ""),
     ]
+    if health.get("circuitBreaker") == "open":
+        rows.append(("circuit breaker", "open: deliveries are put off while the endpoint keeps failing"))
+    if counts := health.get("deliveries"):
+        rows.append((f"last {counts['windowHours']:g} h", delivery_counts_line(counts)))
     fields(rows)
+
+
+def delivery_counts_line(counts: dict[str, Any]) -> str:
+    """get-webhook-health's counts in the words the console uses."""
+    rate = counts.get("successRate")
+    line = (f"{counts['succeeded']} succeeded, {counts['failed']} failed, {counts['retrying']} retrying"
+            + (f" (next try {counts['nextRetryTime']})" if counts.get("nextRetryTime") else "")
+            + f", {counts['pending']} pending, {counts['delivering']} in flight")
+    return line + ("" if rate is None else f"; {int(rate * 100)}% succeeded")
 
 
 @webhooks.command("secret")

@@ -40,8 +40,10 @@ def install(app: FastAPI) -> None:
         auth_pages,
         authz_pages,
         dashboard,
+        event_pages,
         identity_pages,
         inspector_pages,
+        sync_pages,
         webhook_pages,
     )
     from hookdoor.inspector import endpoints as inspector_endpoints
@@ -51,6 +53,6 @@ def install(app: FastAPI) -> None:
     app.include_router(lifecycle)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
     # auth_pages last: it ends with the console's catch-all 404 page.
-    for module in (inspector_endpoints, dashboard, webhook_pages, inspector_pages, authz_pages, identity_pages,
-                   auth_pages):
+    for module in (inspector_endpoints, dashboard, webhook_pages, inspector_pages, authz_pages, event_pages,
+                   identity_pages, sync_pages, auth_pages):
         app.include_router(module.router)

@@ -29,8 +29,8 @@ from hookdoor.errors import HookdoorError, NotFound
 from hookdoor.federation.service import sign_in_buttons
 from hookdoor.identity.accounts import APPLICATIONS, Accounts
 from hookdoor.identity.credentials import SESSION_COOKIE, secrets_equal, with_session_cookie
-from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER
-from hookdoor.identity.repository import ObjectRepository
+from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, kind
+from hookdoor.identity.repository import ListQuery, ObjectRepository
 from hookdoor.verification.service import sign_in_captcha
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -61,7 +61,20 @@ def _text(form: FormData, name: str, default: str = "") -> str:
     return value.strip() if isinstance(value, str) and value.strip() else default
 
 
+async def signup_applications(request: Request) -> list[str]:
+    """The applications that take sign-ups, for the sign-up form's choice (what anyone may try anyway)."""
+    query = ListQuery(sort_field="name", sort_order="ascend", page=1, page_size=500)
+    async with request.app.state.sessionmaker() as db:
+        try:
+            items, _ = await ObjectRepository(db, kind("application")).list(query)
+        finally:
+            await db.rollback()
+    return [item["name"] for item in items if item.get("enableSignUp")]
+
+
 async def _signed_out_page(request: Request, template: str, status_code: int = 200, **values: object) -> Response:
+    if template == "signup.html":
+        values["applications"] = await signup_applications(request)
     async with viewing(request, login=False):
         token = _form_token(request)
         response = render(request, template, status_code=status_code, form_token=token, **values)

@@ -3,20 +3,25 @@ the API's service takes (the same body a Casdoor client would send)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from starlette.datastructures import FormData
 
+from hookdoor.errors import BadRequest
 from hookdoor.events.catalog import CATALOG, CATEGORIES, get_event_type
-from hookdoor.identity.registry import GLOBAL_OWNER, ResourceKind, kind
+from hookdoor.identity.registry import GLOBAL_OWNER, KINDS, ResourceKind, kind
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
     label: str
-    # text, email, url, password, textarea, code, lines, picker, checkbox, select, organization, number
+    # text, number, email, url, password, secret (kept when left empty), textarea, code (monospace),
+    # lines, checkbox, select, organization, members (a multiple select of the organization's
+    # ``members`` kind), json
     type: str = "text"
     help: str = ""
     choices: tuple[str, ...] = ()
@@ -25,7 +30,7 @@ class Field:
     locked_on_edit: bool = False  # shown read-only when editing (names are keys)
     required: bool = False
     admin_only: bool = False  # only an administrator of the object's organization may change it
-    picks: str = ""  # a picker's kind: the organization's objects of that kind are offered
+    members: str = ""  # for type members: the kind listed (user, group, role)
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,9 @@ DISPLAY_NAME = Field("displayName", "Display name")
 ORGANIZATION_OWNER = Field("owner", "Organization", "organization", required=True, locked_on_edit=True)
 ENABLED = Field("isEnabled", "Enabled", "checkbox")
 DESCRIPTION = Field("description", "Description", "textarea")
-PICK_HELP = "The organization's {}; Ctrl/⌘-click to pick several."
-USERS = Field("users", "Users", "picker", help=PICK_HELP.format("users"), picks="user")
-GROUPS = Field("groups", "Groups", "picker", help=PICK_HELP.format("groups"), picks="group")
-ROLES = Field("roles", "Roles", "picker", help=PICK_HELP.format("roles"), picks="role")
+USERS = Field("users", "Users", "members", members="user", help="Pick any number (Ctrl or ⌘ for several).")
+GROUPS = Field("groups", "Groups", "members", members="group", help="Pick any number (Ctrl or ⌘ for several).")
+ROLES = Field("roles", "Roles", "members", members="role", help="Pick any number (Ctrl or ⌘ for several).")
 
 PAGES: dict[str, KindPage] = {
     page.kind.plural: page
@@ -90,7 +94,16 @@ PAGES: dict[str, KindPage] = {
              DESCRIPTION, Field("homepageUrl", "Homepage", "url"),
              Field("redirectUris", "Redirect URIs", "lines", help="One URI per line."),
              Field("enablePassword", "Password sign-in", "checkbox"),
-             Field("enableSignUp", "Sign-up allowed", "checkbox")),
+             Field("enableSignUp", "Sign-up allowed", "checkbox"),
+             # Hookdoor as the application's SAML IdP (saml/).
+             Field("samlReplyUrl", "SAML reply URL", "url", admin_only=True,
+                   help="Where SAML responses go, whatever the request says; empty: the request's ACS URL, "
+                        "which the redirect URIs must name. The IdP metadata to give the service provider: "
+                        "/api/saml/metadata?application=admin/<this application's name>"),
+             Field("useEmailAsSamlNameId", "SAML NameID is the email", "checkbox"),
+             Field("enableSamlAssertionSignature", "Sign SAML assertions too", "checkbox"),
+             Field("disableSamlAttributes", "No SAML attributes", "checkbox"),
+             Field("samlHashAlgorithm", "SAML signature hash", "select", choices=("SHA256", "SHA512", "SHA1"))),
             (("organization", "Organization"), ("displayName", "Display name"), ("enableSignUp", "Sign-up")),
         ),
         KindPage(
@@ -165,6 +178,72 @@ PAGES: dict[str, KindPage] = {
 }
 CREATE_DEFAULTS: dict[str, Any] = {"isEnabled": True, "enablePassword": True, "effect": "Allow"}
 
+# ---- pages derived from the registry --------------------------------------------------------------
+# Every other kind gets its pages from its declaration, the way the API gets its routes: the model's
+# plain fields as inputs, its secret fields as inputs that keep the stored value when left empty,
+# and everything else (nested lists, objects, fields the model does not declare) as one JSON box.
+
+BASE_FIELDS = frozenset({"owner", "name", "createdTime", "updatedTime", "displayName"})
+OWN_PAGES = frozenset({"webhook"})  # Settings > Webhooks (webhook_pages.py)
+EXTRA = "extraJson"
+LONG_TEXT = frozenset({"certificate", "description", "content", "text"})
+
+
+def _input_type(annotation: Any) -> str | None:
+    """The input for a model field's type; None: edited in the JSON box."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    plain = args[0] if get_origin(annotation) in (Union, UnionType) and len(args) == 1 else annotation
+    if plain is bool:
+        return "checkbox"
+    if plain in (int, float):
+        return "number"
+    if plain is str:
+        return "text"
+    if get_origin(plain) is list and get_args(plain) == (str,):
+        return "lines"
+    return None
+
+
+def _label(name: str) -> str:
+    """camelCase as words: clientSecret -> Client secret."""
+    words = "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
+    return words[:1].upper() + words[1:]
+
+
+def derived_fields(resource: ResourceKind) -> tuple[Field, ...]:
+    owner = ORGANIZATION_OWNER if not resource.globally_owned else Field("owner", "Owner", required=True,
+                                                                        locked_on_edit=True)
+    fields = [owner, NAME, DISPLAY_NAME]
+    for name, info in resource.model.model_fields.items():
+        if name in BASE_FIELDS or name in resource.hidden_fields or name in resource.secret_fields:
+            continue
+        if (input_type := _input_type(info.annotation)) is not None:
+            input_type = "textarea" if input_type == "text" and name in LONG_TEXT else input_type
+            help_text = "One per line." if input_type == "lines" else ""
+            fields.append(Field(name, _label(name), input_type, help=help_text))
+    fields += [Field(name, _label(name), "secret", help="Leave empty to keep the stored value.")
+               for name in resource.secret_fields]
+    fields.append(Field(EXTRA, "Other fields (JSON)", "json",
+                        help="The object's other fields, as a JSON object; what you change here is saved too."))
+    return tuple(fields)
+
+
+def derived_page(resource: ResourceKind) -> KindPage:
+    fields = derived_fields(resource)
+    shown = [f for f in fields[3:] if f.type in ("text", "number", "checkbox")][:2]
+    return KindPage(resource, _label(resource.plural), fields,
+                    (("owner", "Organization"), ("displayName", "Display name"), *((f.name, f.label) for f in shown)))
+
+
+for _kind in KINDS:
+    if _kind.plural not in PAGES and _kind.singular not in OWN_PAGES:
+        PAGES[_kind.plural] = derived_page(_kind)
+# Kinds with pages of their own in the navigation (identity; access control); the rest are under
+# "All kinds".
+IDENTITY_PAGES = ("organizations", "users", "applications", "groups", "roles", "permissions")
+ACCESS_CONTROL_PAGES = ("models", "adapters", "enforcers")
+MORE_PAGES = tuple(plural for plural in PAGES if plural not in (*IDENTITY_PAGES, *ACCESS_CONTROL_PAGES))
+
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
@@ -187,14 +266,16 @@ def object_body(page: KindPage, form: FormData, *, creating: bool, manager: bool
             body[field.name] = form.get(field.name) is not None
         elif field.type == "lines":
             body[field.name] = _lines(_text(form, field.name))
-        elif field.type == "picker":
-            body[field.name] = picked(form, field.name)
+        elif field.type == "members":
+            body[field.name] = [m for m in form.getlist(field.name) if isinstance(m, str) and m]
+        elif field.type == "json":
+            body.update(_extra_fields(_text(form, field.name), page))
+        elif field.type in ("number", "secret"):
+            if value := _text(form, field.name):  # empty: the default, or the stored secret kept
+                body[field.name] = value
         elif field.type == "password":
             if password := form.get(field.name):
                 body["password" if field.name == "newPassword" else field.name] = password
-        elif field.type == "number":
-            typed = _text(form, field.name)
-            body[field.name] = int(typed) if typed.isdigit() else typed or 0  # a wrong one is named by validation
         else:
             body[field.name] = _text(form, field.name)
     if creating and page.kind.globally_owned:
@@ -202,12 +283,40 @@ def object_body(page: KindPage, form: FormData, *, creating: bool, manager: bool
     return body
 
 
+def _extra_fields(text: str, page: KindPage) -> dict[str, Any]:
+    """The JSON box: an object whose keys are none of the fields the form shows otherwise."""
+    if not text:
+        return {}
+    try:
+        extra = json.loads(text)
+    except ValueError as exc:
+        raise BadRequest(f"invalid field {EXTRA}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(extra, dict):
+        raise BadRequest(f"invalid field {EXTRA}: must be a JSON object, {{...}}")
+    own = {f.name for f in page.fields} | BASE_FIELDS
+    if clashing := sorted(own & set(extra)):
+        raise BadRequest(f"invalid field {EXTRA}: {', '.join(clashing)} has its own input above")
+    return extra
+
+
+def extra_json(page: KindPage, obj: dict[str, Any]) -> str:
+    own = {f.name for f in page.fields} | BASE_FIELDS
+    rest = {k: v for k, v in obj.items() if k not in own}
+    return json.dumps(rest, indent=2, ensure_ascii=False, sort_keys=True) if rest else ""
+
+
 def form_values(page: KindPage, obj: dict[str, Any]) -> dict[str, Any]:
     """What the form's inputs show for a stored object."""
     values: dict[str, Any] = {}
     for field in page.fields:
         value = obj.get(field.name)
-        if field.type == "lines":
+        if field.type == "json":
+            values[field.name] = extra_json(page, obj)
+        elif field.type == "secret":
+            values[field.name] = ""
+        elif field.type == "members":
+            values[field.name] = [str(v) for v in value or []]
+        elif field.type == "lines":
             values[field.name] = "\n".join(str(v) for v in value or [])
         elif field.type == "picker":
             values[field.name] = [str(v) for v in value or []]
@@ -220,14 +329,13 @@ def form_values(page: KindPage, obj: dict[str, Any]) -> dict[str, Any]:
 
 def posted_values(page: KindPage, form: FormData) -> dict[str, Any]:
     """What the inputs showed when posted, to show the form again beside its error."""
-    return {f.name: (form.get(f.name) is not None) if f.type == "checkbox" else picked(form, f.name)
-            if f.type == "picker" else _text(form, f.name) for f in page.fields if f.type != "password"}
-
-
-def picked(form: FormData, name: str) -> list[str]:
-    """A picker's chosen ids (a client may also send them as lines of one value)."""
-    return list(dict.fromkeys(line for value in form.getlist(name) if isinstance(value, str)
-                              for line in _lines(value)))
+    def shown(f: Field) -> Any:
+        if f.type == "checkbox":
+            return form.get(f.name) is not None
+        if f.type == "members":
+            return [m for m in form.getlist(f.name) if isinstance(m, str)]
+        return _text(form, f.name)
+    return {f.name: shown(f) for f in page.fields if f.type not in ("password", "secret")}
 
 
 # ---- webhooks -----------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Organizations, users, applications, groups, roles and permissions: list, create, edit, delete.
+"""A page for every resource kind: list with search and paging, create, edit, delete with confirmation.
+
+Organizations, users, applications, groups, roles and permissions have fields chosen for them (roles
+and permissions pick their members from the organization's); every other kind's page is derived from
+its declaration in identity/registry.py (console/forms.py: derived_page), so a new kind gets one too.
 
 Every read and change goes through ObjectService, so the console's rules are the API's rules; each
 form performs the API's action of the same name (add-user, update-role...) and records its event.
@@ -51,6 +55,26 @@ async def organization_names(context: ApiContext, *, managed: bool) -> list[str]
                                                                                   sort_order="ascend"))
     names = [item["name"] for item in items]
     return [n for n in names if context.principal.manages(n)] if managed else names
+
+
+MEMBER_CHOICES_LIMIT = 500  # offered per picker; ids already chosen are always shown
+
+
+async def member_choices(context: ApiContext, page: KindPage, organization: str) -> dict[str, list[str]]:
+    """For each member picker: the ids (owner/name) of the organization's users, groups or roles that
+    the caller may read."""
+    choices: dict[str, list[str]] = {}
+    for field in page.fields:
+        if field.type != "members" or not organization:
+            continue
+        query = ListQuery(owner=organization, sort_field="name", sort_order="ascend", page=1,
+                          page_size=MEMBER_CHOICES_LIMIT)
+        try:
+            items, _ = await ObjectService(context, kind(field.members)).list(query)
+        except Forbidden:
+            items = []
+        choices[field.name] = [f"{item['owner']}/{item['name']}" for item in items]
+    return choices
 
 
 def object_path(page: KindPage, owner: str, name: str) -> str:
@@ -114,23 +138,6 @@ async def upload_objects(request: Request, page: KindPage) -> Response:
 
 # ---- create and edit ----------------------------------------------------------------------------
 
-PICKABLE_LIMIT = 500  # offered per picker; ids already chosen are always shown
-
-
-async def pickable(context: ApiContext, page: KindPage, organization: str) -> dict[str, list[str]]:
-    """For each picker of the page, the ids of the organization's objects of its kind the caller may read."""
-    offered: dict[str, list[str]] = {}
-    for field in page.fields:
-        if field.type != "picker" or not organization:
-            continue
-        try:
-            items, _ = await ObjectService(context, kind(field.picks)).list(ListQuery(
-                owner=organization, sort_field="name", sort_order="ascend", page=1, page_size=PICKABLE_LIMIT))
-        except Forbidden:
-            items = []
-        offered[field.name] = [f"{item['owner']}/{item['name']}" for item in items]
-    return offered
-
 async def _form_page(
     request: Request, page: KindPage, *, obj: dict[str, Any] | None, values: dict[str, Any],
     error: HookdoorError | None = None,
@@ -146,7 +153,7 @@ async def _form_page(
         return render(
             request, "objects/form.html", status_code=error.status_code if error else 200, page=page, obj=obj,
             values=values, creating=obj is None, editable=editable, manager=manager, events=events,
-            pickable=await pickable(context, page, organization),
+            member_choices=await member_choices(context, page, str(organization)),
             organizations=await organization_names(context, managed=True),
             error=error.message if error else None, error_field=field_of(error.message) if error else None,
             active=page.kind.plural,
@@ -226,6 +233,14 @@ async def delete_object(request: Request, page: KindPage, owner: str, name: str)
         if not await ObjectService(context, page.kind).delete({"owner": owner, "name": name}):
             raise NotFound(f"{page.kind.singular} {owner}/{name} does not exist")
     return redirect(f"/console/{page.kind.plural}", notice="deleted")
+
+
+@router.get("/console/kinds")
+async def all_kinds(request: Request) -> Response:
+    """Every kind with a page, for the navigation's "All kinds"."""
+    async with viewing(request) as context:
+        context.require_login()
+        return render(request, "objects/kinds.html", pages=list(PAGES.values()), active="kinds")
 
 
 # ---- routes, one set per kind -------------------------------------------------------------------

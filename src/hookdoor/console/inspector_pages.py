@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from hookdoor.console.identity_pages import organization_names
+from hookdoor.console.live import sse
 from hookdoor.console.web import (
     TEMPLATES,
     ConsoleRoute,
@@ -84,8 +85,10 @@ async def _list_page(request: Request, error: HookdoorError | None = None,
                      values: dict[str, Any] | None = None) -> Response:
     async with viewing(request) as context:
         bins = await Inspector(context).list()
+        counts = await BinRepository(context.db).request_counts([b["id"] for b in bins])
         return render(
             request, "inspector/list.html", status_code=error.status_code if error else 200, bins=bins,
+            counts=counts,
             organizations=await organization_names(context, managed=True),
             values=values or {"organization": context.principal.organization, "hours": DEFAULT_LIFETIME_HOURS},
             max_hours=MAX_LIFETIME_HOURS, error=error.message if error else None,
@@ -184,12 +187,6 @@ async def delete_bin(request: Request, bin_id: str) -> Response:
 
 
 # ---- live arrivals ------------------------------------------------------------------------------
-
-def sse(event: str, data: str, event_id: int | None = None) -> str:
-    lines = [f"event: {event}"] + ([f"id: {event_id}"] if event_id is not None else [])
-    lines += [f"data: {line}" for line in data.splitlines() or [""]]
-    return "\n".join(lines) + "\n\n"
-
 
 async def arrival_stream(request: Request, found: dict[str, Any], secrets: list[str],
                          after: int) -> AsyncIterator[str]:

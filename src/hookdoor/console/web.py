@@ -25,6 +25,8 @@ from starlette.responses import RedirectResponse, Response
 
 from hookdoor.api.context import ApiContext, unit_of_work
 from hookdoor.api.envelope import text_problem
+from hookdoor.api.messages import field_of_message
+from hookdoor.console.forms import MORE_PAGES
 from hookdoor.db.types import parse_rfc3339
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated
 from hookdoor.events.recorder import Action, remember_form, request_facts
@@ -39,15 +41,14 @@ from hookdoor.identity.credentials import (
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 CSRF_FIELD = "csrf_token"
-FIELD_IN_MESSAGE = re.compile(r"^invalid (?:field|parameter) ([A-Za-z_][\w.]*)")
 
 NOTICES = {
     "created": "Created.",
     "saved": "Saved.",
     "deleted": "Deleted.",
-    "test-queued": "A test event was queued for this webhook.",
-    "resent": "The delivery was queued again under the same webhook-id.",
-    "recovered": "Failed deliveries were queued again.",
+    "test-queued": "A test event was queued for this webhook: its outcome shows below as soon as it is known.",
+    "resent": "The delivery was queued again under the same webhook-id: the new attempt shows below once made.",
+    "recovered": "Failed and retrying deliveries were queued again.",
     "rotated": "A new signing secret was made; the previous one keeps signing for 24 hours.",
     "bin-created": "Inspector bin created.",
     "linked": "Saved: arrivals are verified with the linked webhook's secret.",
@@ -117,6 +118,16 @@ def _when(value: datetime | str | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def number(value: Any) -> Any:
+    """15.0 as 15 (a whole float reads as the integer it is); anything else as it is."""
+    return f"{value:g}" if isinstance(value, float) else value
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 event', '2 events'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def segment(value: str) -> str:
     """One path segment, percent-encoded (names may hold characters a URL path cannot)."""
     return quote(value, safe="")
@@ -128,8 +139,11 @@ def page_link(request: Request, number: int) -> str:
     return "?" + urlencode([*params, ("p", str(number))])
 
 
-TEMPLATES.env.filters.update(pretty=_json_pretty, when=_when, seg=segment)
+TEMPLATES.env.filters.update(pretty=_json_pretty, when=_when, seg=segment, number=number, plural=plural)
 TEMPLATES.env.globals.update(page_link=page_link)
+
+# The kinds under "All kinds" in the navigation (marked current on their pages).
+TEMPLATES.env.globals.update(more_pages=MORE_PAGES)
 
 
 def render(request: Request, template: str, status_code: int = 200, form_targets: tuple[str, ...] = (),
@@ -158,8 +172,7 @@ def safe_next(value: str | None, default: str = "/console") -> str:
 
 def field_of(message: str) -> str | None:
     """The form field an error message names ("invalid field url: ..." names url)."""
-    match = FIELD_IN_MESSAGE.match(message)
-    return match.group(1).split(".")[0] if match else None
+    return field_of_message(message)
 
 
 def error_page(request: Request, exc: HookdoorError) -> Response:
@@ -180,9 +193,19 @@ class ConsoleRoute(APIRoute):
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return redirect("/login", next=target if request.method == "GET" else None)
             except HookdoorError as exc:
+                await _know_caller(request)
                 return error_page(request, exc)
 
         return console_handler
+
+
+async def _know_caller(request: Request) -> None:
+    """The caller, for the error page's navigation, when the route failed before it was known."""
+    if getattr(request.state, "principal", None) is not None:
+        return
+    with contextlib.suppress(HookdoorError):
+        async with viewing(request, login=False):
+            pass
 
 
 # ---- scopes -------------------------------------------------------------------------------------

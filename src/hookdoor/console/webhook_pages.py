@@ -26,11 +26,13 @@ from hookdoor.console.forms import (
     webhook_body,
 )
 from hookdoor.console.identity_pages import PAGE_SIZE, organization_names, page_number
-from hookdoor.console.repository import health_of_webhooks, outcomes_per_webhook
+from hookdoor.console.live import change_stream
+from hookdoor.console.repository import delivery_version, health_of_webhooks, webhook_version
 from hookdoor.console.web import (
     ConsoleRoute,
     CsrfRefused,
     acting,
+    changing,
     field_of,
     read_form,
     redirect,
@@ -38,18 +40,18 @@ from hookdoor.console.web import (
     segment,
     viewing,
 )
-from hookdoor.db.types import utcnow
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticated, NotFound
-from hookdoor.events.catalog import CATALOG
+from hookdoor.events.catalog import CATALOG, unknown_selectors
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ListQuery
 from hookdoor.identity.service import ObjectService
+from hookdoor.inspector.service import DEFAULT_LIFETIME_HOURS, Inspector
 from hookdoor.webhooks.control import WebhookControl, parse_time
+from hookdoor.webhooks.health import HEALTH_WINDOW, DeliveryCounts, delivery_counts
 from hookdoor.webhooks.repository import STATES, DeliveryQuery
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 WEBHOOKS = kind("webhook")
-RECENT = timedelta(hours=24)
 DELIVERIES_PER_PAGE = 25
 
 
@@ -57,35 +59,32 @@ def webhook_path(owner: str, name: str, tail: str = "") -> str:
     return f"/console/webhooks/{segment(owner)}/{segment(name)}{tail}"
 
 
-def success_rate(counts: dict[str, int] | None) -> float | None:
-    counts = counts or {}
-    final = counts.get("succeeded", 0) + counts.get("failed", 0)
-    return counts.get("succeeded", 0) / final if final else None
-
-
-def state_of(webhook: dict[str, Any], health: dict[str, Any] | None) -> tuple[str, str]:
+def state_of(webhook: dict[str, Any], health: dict[str, Any] | None, counts: DeliveryCounts) -> tuple[str, str]:
     """(state, words): disabled, failing, healthy or new."""
     if not webhook.get("isEnabled"):
         reason = webhook.get("disabledReason") or "turned off"
         return "disabled", f"disabled: {reason}"
     if health and health.get("failure_streak"):
         return "failing", f"failing ({health['failure_streak']} in a row)"
+    if counts.retrying:
+        return "failing", f"failing ({counts.retrying} retrying)"
     if health and health.get("last_success_at"):
         return "healthy", "healthy"
     return "new", "no deliveries yet"
 
 
-async def webhook_rows(context: ApiContext, webhooks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Webhooks with their state and 24-hour success rate, for the list and the dashboard."""
+async def webhook_rows(context: ApiContext, webhooks: list[dict[str, Any]],
+                       window: timedelta = HEALTH_WINDOW) -> list[dict[str, Any]]:
+    """Webhooks with their state and delivery counts over ``window``, for the list and the dashboard."""
     keys = [(w["owner"], w["name"]) for w in webhooks]
-    outcomes = await outcomes_per_webhook(context.db, utcnow() - RECENT, keys)
+    counts = await delivery_counts(context.db, keys, window)
     health = await health_of_webhooks(context.db, keys)
     rows = []
     for webhook in webhooks:
         key = (webhook["owner"], webhook["name"])
-        state, words = state_of(webhook, health.get(key))
+        state, words = state_of(webhook, health.get(key), counts[key])
         rows.append({"webhook": webhook, "state": state, "state_words": words, "health": health.get(key) or {},
-                     "rate": success_rate(outcomes.get(key)), "counts": outcomes.get(key) or {}})
+                     "rate": counts[key].success_rate, "counts": counts[key]})
     return rows
 
 
@@ -130,17 +129,25 @@ def _posted_values(form: FormData) -> dict[str, Any]:
 
 
 async def _form_page(request: Request, *, values: dict[str, Any], webhook: dict[str, Any] | None,
-                     error: HookdoorError | None = None) -> Response:
+                     error: HookdoorError | None = None, bin_made: dict[str, Any] | None = None) -> Response:
     async with viewing(request) as context:
         return render(
             request, "webhooks/form.html", status_code=error.status_code if error else 200, values=values,
-            webhook=webhook, creating=webhook is None, groups=event_groups(), methods=METHODS,
+            webhook=webhook, creating=webhook is None, groups=event_groups(), methods=METHODS, bin_made=bin_made,
             content_types=CONTENT_TYPES, payload_formats=PAYLOAD_FORMATS,
             organizations=await organization_names(context, managed=True),
             global_admin=context.principal.is_global_admin,
-            error=error.message if error else None, error_field=field_of(error.message) if error else None,
+            error=error.message if error else None, error_field=_error_field(error, values) if error else None,
             active="webhooks",
         )
+
+
+def _error_field(error: HookdoorError, values: dict[str, Any]) -> str | None:
+    """The input to mark: an unknown event among the typed patterns marks the Patterns field."""
+    field = field_of(error.message)
+    if field == "events" and unknown_selectors(str(values.get("event_patterns") or "").split()):
+        return "eventPatterns"
+    return field
 
 
 def _in_place(exc: HookdoorError) -> bool:
@@ -167,6 +174,28 @@ async def add_webhook(request: Request) -> Response:
             raise
         return await _form_page(request, values=_posted_values(form), webhook=None, error=exc)
     return redirect(webhook_path(body["owner"], body["name"]), notice="created")
+
+
+def bin_label(values: dict[str, Any]) -> str:
+    """Which webhook the bin was made for, so the bin list tells them apart."""
+    name = str(values.get("name") or "").strip()[:100]
+    return f"for webhook {name}" if name else f"for a webhook of {values.get('organization') or 'built-in'}"
+
+
+@router.post("/console/webhooks/new/bin")
+async def add_webhook_with_new_bin(request: Request) -> Response:
+    """"Use a new inspector bin": a bin made from the posted form, shown again with the bin's URL in it."""
+    form = await read_form(request)
+    values = _posted_values(form)
+    try:
+        async with changing(request, form) as context:
+            organization = values["organization"] or context.principal.organization
+            made = await Inspector(context).create(organization, bin_label(values), DEFAULT_LIFETIME_HOURS)
+    except HookdoorError as exc:
+        if not _in_place(exc):
+            raise
+        return await _form_page(request, values=values, webhook=None, error=exc)
+    return await _form_page(request, values={**values, "url": made["url"]}, webhook=None, bin_made=made)
 
 
 @router.get("/console/webhooks/{owner}/{name}/edit")
@@ -214,6 +243,9 @@ async def _show(request: Request, owner: str, name: str, recover_error: str | No
     filters = {key: params.get(key, "")[:40] for key in ("state", "event", "since", "until")}
     number = page_number(params.get("p"))
     async with viewing(request) as context:
+        # Read before what the page shows: a change in between is then seen by the live stream (read
+        # after, on PostgreSQL's read committed, it could already include a change the page misses).
+        version = await webhook_version(context.db, owner, name)
         control = WebhookControl(context)
         health = await control.health(owner, name)
         webhook = await control.managed_webhook(owner, name)
@@ -230,8 +262,9 @@ async def _show(request: Request, owner: str, name: str, recover_error: str | No
         except BadRequest as exc:
             filter_error = exc.message
         [summary] = await webhook_rows(context, [webhook])
+        live = {"stream": webhook_path(owner, name, "/live"), "version": version}
         return render(
-            request, "webhooks/show.html", webhook=webhook, health=health, summary=summary, deliveries=rows,
+            request, "webhooks/show.html", webhook=webhook, health=health, summary=summary, deliveries=rows, live=live,
             total=total or 0, number=number, pages=max(1, -(-(total or 0) // DELIVERIES_PER_PAGE)),
             filters=filters, filter_error=filter_error, states=STATES, event_names=[e.name for e in CATALOG],
             recover_error=recover_error, recovered=params.get("count"), active="webhooks",
@@ -242,17 +275,35 @@ async def _show(request: Request, owner: str, name: str, recover_error: str | No
 async def _delivery_of(control: WebhookControl, owner: str, name: str, delivery_id: str) -> dict[str, Any]:
     detail = await control.detail(delivery_id)
     if detail["webhookName"] != f"{owner}/{name}":
-        raise NotFound(f"webhook event {delivery_id!r} does not belong to webhook {owner}/{name}")
+        raise NotFound(f"delivery {delivery_id!r} does not belong to webhook {owner}/{name}")
     return detail
 
 
 @router.get("/console/webhooks/{owner}/{name}/deliveries/{delivery_id}")
 async def show_delivery(request: Request, owner: str, name: str, delivery_id: str) -> Response:
     async with viewing(request) as context:
+        version = await delivery_version(context.db, delivery_id)  # first: see webhook_version above
         control = WebhookControl(context)
         detail = await _delivery_of(control, owner, name, delivery_id)
         webhook = await control.managed_webhook(owner, name)
-        return render(request, "webhooks/delivery.html", webhook=webhook, delivery=detail, active="webhooks")
+        live = {"stream": webhook_path(owner, name, f"/deliveries/{segment(delivery_id)}/live"),
+                "version": version}
+        return render(request, "webhooks/delivery.html", webhook=webhook, delivery=detail, live=live,
+                      active="webhooks")
+
+
+@router.get("/console/webhooks/{owner}/{name}/live")
+async def webhook_changes(request: Request, owner: str, name: str) -> Response:
+    async with viewing(request) as context:
+        await WebhookControl(context).managed_webhook(owner, name)
+    return change_stream(request, lambda db: webhook_version(db, owner, name))
+
+
+@router.get("/console/webhooks/{owner}/{name}/deliveries/{delivery_id}/live")
+async def delivery_changes(request: Request, owner: str, name: str, delivery_id: str) -> Response:
+    async with viewing(request) as context:
+        await _delivery_of(WebhookControl(context), owner, name, delivery_id)
+    return change_stream(request, lambda db: delivery_version(db, delivery_id))
 
 
 # ---- controls -----------------------------------------------------------------------------------
@@ -291,10 +342,11 @@ async def recover(request: Request, owner: str, name: str) -> Response:
             since = _moment(str(form.get("since") or ""), "since")
             if since is None:
                 raise BadRequest("invalid field since: give the time from which to send failed deliveries again")
-            count = await WebhookControl(context).recover(owner, name, since, None)
+            force = form.get("force") is not None
+            requeued = await WebhookControl(context).recover(owner, name, since, None, force)
     except BadRequest as exc:
         return await _show(request, owner, name, recover_error=exc.message)
-    return redirect(webhook_path(owner, name), notice="recovered", count=count)
+    return redirect(webhook_path(owner, name), notice="recovered", count=len(requeued))
 
 
 @router.get("/console/webhooks/{owner}/{name}/delete")

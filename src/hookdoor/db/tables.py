@@ -249,6 +249,33 @@ inspector_requests = Table(
 )
 Index("ix_inspector_requests_bin", inspector_requests.c.bin_id, inspector_requests.c.id)
 
+# ---- synchronization (sync/) ------------------------------------------------------------------
+
+# The last run of each syncer or LDAP server (source "syncer" or "ldap", key "owner/name" or
+# "owner/id"): when it started and ended, its outcome, counts and error. Shared by every process, so
+# that one of them runs a due source and the others see it ran.
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("source", String(10), primary_key=True),
+    Column("key", String(201), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("outcome", String(10), nullable=False),  # running, ok, failed
+    Column("counts", JSON, nullable=False),
+    Column("error", Text, nullable=False),
+)
+
+# On SQLite, who runs a source now: a lease row, taken by a conditional UPDATE (PostgreSQL uses an
+# advisory lock instead), expiring so that a dead process does not hold it for ever.
+sync_leases = Table(
+    "sync_leases",
+    metadata,
+    Column("key", String(220), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", Float, nullable=False),  # Unix time: compared across processes
+)
+
 # ---- providers that send, verification codes, captchas (messaging/, verification/) ------------------
 
 # One row per message sent through a provider (a verification code, send-email, send-sms...), for the

@@ -13,6 +13,11 @@ from typing import Literal
 
 BreakerState = Literal["closed", "open", "half-open"]
 
+HELD_BY_BREAKER = "circuit open: endpoint failing"
+"""The last error of a delivery the breaker put off: how the API tells that a breaker is open."""
+FORCED = "forced"
+"""The trigger of a delivery a person asked to send despite an open breaker (``recover --force``)."""
+
 DEFAULT_DISABLE_WINDOW = timedelta(days=5)
 """Svix disables an endpoint that has failed continuously for 5 days."""
 

@@ -257,17 +257,18 @@ async def record_successes(db: AsyncSession, last_success: Mapping[WebhookKey, d
 
 
 async def record_health(db: AsyncSession, owner: str, name: str, *, succeeded: bool, at: datetime,
-                        error: str | None) -> None:
+                        error: str | None, failures: int = 1) -> None:
+    """``failures``: how many failed attempts in a row this records (at ``at``, the last one's time)."""
     key = {"webhook_owner": owner, "webhook_name": name}
     if succeeded:
         values = {**key, "failing_since": None, "failure_streak": 0, "last_success_at": at}
         changes = {"failing_since": None, "failure_streak": 0, "last_success_at": at}
     else:
-        values = {**key, "failing_since": at, "failure_streak": 1, "last_failure_at": at, "last_error": error}
+        values = {**key, "failing_since": at, "failure_streak": failures, "last_failure_at": at, "last_error": error}
         changes = {
             # A streak starts at its first failure and keeps that start until a success.
             "failing_since": func.coalesce(endpoint_health.c.failing_since, literal(at, UTCDateTime())),
-            "failure_streak": endpoint_health.c.failure_streak + 1,
+            "failure_streak": endpoint_health.c.failure_streak + failures,
             "last_failure_at": at,
             "last_error": error,
         }

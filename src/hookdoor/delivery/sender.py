@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import random
 import time
 from collections.abc import Mapping
@@ -24,7 +25,7 @@ MAX_STORED_HEADERS = 50
 REDACTED = "***"
 # Every attempt row has the same keys, so one batch insert can mix answered and unanswered attempts.
 NO_RESPONSE: dict[str, Any] = {"response_status": None, "response_headers": None, "response_body": None}
-ATTEMPT_TRIGGERS = {"event": "scheduled", "manual": "manual", "test": "test"}
+ATTEMPT_TRIGGERS = {"event": "scheduled", "manual": "manual", "forced": "manual", "test": "test"}
 
 
 def retry_policy(webhook: Mapping[str, Any]) -> RetryPolicy:
@@ -141,7 +142,7 @@ class Sender:
             return AttemptResult(status=None, timed_out=True, error=f"timed out after {seconds:g} s"), NO_RESPONSE
         except (aiohttp.ClientError, OSError) as exc:
             refused = refusal_from(exc)
-            reason = f"target refused: {refused}" if refused else f"{type(exc).__name__}: {exc}"
+            reason = f"target refused: {refused}" if refused else connection_problem(exc)
             return AttemptResult(status=None, error=reason), NO_RESPONSE
 
     def _next_state(
@@ -177,3 +178,25 @@ def _described(
     retry_after = parse_retry_after(headers.get("Retry-After"), now)
     error = None if 200 <= status < 300 else f"HTTP {status}"
     return AttemptResult(status=status, error=error, retry_after=retry_after), stored
+
+
+def connection_problem(exc: BaseException) -> str:
+    """What went wrong before any answer, in words (not the exception's class name): it is shown as the
+    delivery's last error in the console and the CLI."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"could not resolve {exc.host}: no such host name"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"the TLS certificate of {exc.host} was not accepted: {exc.certificate_error}"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError | aiohttp.ClientSSLError):
+        return f"the TLS handshake with {getattr(exc, 'host', 'the endpoint')} failed"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        error = exc.os_error
+        cause = os.strerror(error.errno) if error and error.errno else str(error or "no connection")
+        return f"could not connect to {exc.host}:{exc.port}: {cause.lower()}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the endpoint closed the connection without answering"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "the endpoint's answer was cut off"
+    if isinstance(exc, aiohttp.ClientOSError | OSError):
+        return f"connection failed: {getattr(exc, 'strerror', None) or exc}"
+    return f"connection failed: {exc}"

@@ -31,7 +31,7 @@ from hookdoor.db.direct import sqlite_snapshot
 from hookdoor.db.tables import attempts, deliveries, events
 from hookdoor.db.types import utcnow
 from hookdoor.delivery import dispatcher, queue
-from hookdoor.delivery.health import CircuitBreaker, TokenBucket, should_auto_disable
+from hookdoor.delivery.health import FORCED, HELD_BY_BREAKER, CircuitBreaker, TokenBucket, should_auto_disable
 from hookdoor.delivery.metrics import DeliveryMetrics
 from hookdoor.delivery.queue import WebhookKey
 from hookdoor.delivery.sender import Outcome, Sender
@@ -385,8 +385,8 @@ class Worker:
             self._settle_without_attempt(delivery, "failed", "the webhook was deleted or disabled")
             return
         breaker = self.limits.breakers[key]
-        if not breaker.allow(time.monotonic()):
-            self._settle_without_attempt(delivery, "pending", "circuit open: endpoint failing", BREAKER_DEFERRAL)
+        if delivery["trigger"] != FORCED and not breaker.allow(time.monotonic()):
+            self._settle_without_attempt(delivery, "pending", HELD_BY_BREAKER, BREAKER_DEFERRAL)
             return
         if webhook.get("rateLimit"):
             await self.limits.wait_for_rate(key, webhook)
@@ -451,21 +451,28 @@ class Worker:
             await db.commit()
 
     async def _track_health(self, db: AsyncSession, sent: list[Outcome]) -> None:
-        last: dict[WebhookKey, Outcome] = {}
+        # Per webhook, its last success in this batch and the failures after it: every one of those
+        # failures is one more in a row (a batch often holds several of one endpoint's attempts).
+        succeeded: dict[WebhookKey, datetime] = {}
+        failures_after: dict[WebhookKey, list[Outcome]] = {}
         for outcome in sent:
-            last[outcome.webhook_key] = outcome
-        succeeded = {key: o.attempt["started_at"] for key, o in last.items() if o.result.succeeded}
+            key = outcome.webhook_key
+            if outcome.result.succeeded:
+                succeeded[key] = outcome.attempt["started_at"]
+                failures_after[key] = []
+            else:
+                failures_after.setdefault(key, []).append(outcome)
         await queue.record_successes(db, succeeded)
         if self.metrics:
             for key in succeeded:
                 self.metrics.failure_streak.labels(f"{key[0]}/{key[1]}").set(0)
-        for key, outcome in last.items():
-            if key not in succeeded:
-                await self._track_failure(db, key, outcome)
+        for key, failures in failures_after.items():
+            if failures:
+                await self._track_failure(db, key, failures[-1], len(failures))
 
-    async def _track_failure(self, db: AsyncSession, key: WebhookKey, outcome: Outcome) -> None:
+    async def _track_failure(self, db: AsyncSession, key: WebhookKey, outcome: Outcome, count: int = 1) -> None:
         await queue.record_health(
-            db, *key, succeeded=False, at=outcome.attempt["started_at"], error=outcome.result.error
+            db, *key, succeeded=False, at=outcome.attempt["started_at"], error=outcome.result.error, failures=count
         )
         if outcome.result.gone:
             await self._disable(db, key, "the endpoint answered 410 Gone")

@@ -230,6 +230,8 @@ _SPECIALISED: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("acs", "A SAML response was received at the assertion consumer service."),
             ("saml/metadata", "The SAML identity provider metadata was read."),
+            ("get-saml-login", "A sign-in through an upstream SAML identity provider was started."),
+            ("saml/redirect", "A SAML AuthnRequest (POST binding) was passed on to the sign-in page."),
         ),
     ),
     (
@@ -273,6 +275,7 @@ _SPECIALISED: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("get-system-info", "The server's CPU, memory, disk and network usage was read."),
             ("get-version-info", "The server's version was read."),
             ("get-prometheus-info", "The server's API throughput and latency summary was read."),
+            ("get-ldap-users", "The users of an LDAP server's directory were listed."),
         ),
     ),
     (
@@ -310,12 +313,17 @@ def _any_object_schema() -> dict[str, Any]:
     return {"type": ["object", "null"]}
 
 
+# Kinds Casdoor keys by another field than their name (identity/registry.py's key_field).
+_KEY_FIELDS = {"ldap": "id"}
+
+
 def _resource_schema(kind: str) -> dict[str, Any]:
+    key = _KEY_FIELDS.get(kind, "name")
     return {
         "type": "object",
         "title": kind,
-        "required": ["owner", "name"],
-        "properties": _strings("owner", "name"),
+        "required": ["owner", key],
+        "properties": _strings("owner", key),
         "additionalProperties": True,
     }
 

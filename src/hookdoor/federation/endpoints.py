@@ -9,6 +9,7 @@ transaction opens, so that no write waits on another server.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,6 +37,8 @@ from hookdoor.federation.service import (
 )
 from hookdoor.identity import credentials
 from hookdoor.oauth.service import issuer_of_request
+from hookdoor.saml import service as saml_service
+from hookdoor.saml.schemas import SamlUpstream
 
 pages = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 # Where providers send the browser back: pages (redirects, or the sign-in page with the error), but
@@ -62,12 +65,19 @@ async def go_to_provider(request: Request, provider: str) -> Response:
         departure = await depart(context.db, found, method, user_name, safe_next(query.get("next")),
                                  request.cookies.get(BROWSER_COOKIE, ""))
         await context.db.commit()
-    target = upstream.authorization_url(found.upstream, callback_uri(issuer_of_request(request)), departure.state,
-                                        departure.code_verifier)
-    response = RedirectResponse(target, status_code=303)
-    # Lax: it comes back with the provider's top-level redirect, never with another site's POST.
-    response.set_cookie(BROWSER_COOKIE, departure.browser, httponly=True, samesite="lax", max_age=600, path="/",
-                        secure=context.settings.cookie_secure)
+    if isinstance(found.upstream, SamlUpstream):
+        target = await saml_service.sign_in_url(found.upstream, issuer_of_request(request), departure)
+    else:
+        target = upstream.authorization_url(found.upstream, callback_uri(issuer_of_request(request)),
+                                            departure.state, departure.code_verifier)
+    return with_browser_cookie(RedirectResponse(target, status_code=303), departure.browser, context.settings)
+
+
+def with_browser_cookie(response: Response, browser: str, settings: Any) -> Response:
+    """The cookie that binds a sign-in to the browser that started it. Lax: it comes back with the
+    provider's top-level redirect, never with another site's POST (SAML's acs posts it again itself)."""
+    response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="lax", max_age=600, path="/",
+                        secure=settings.cookie_secure)
     return response
 
 
@@ -76,15 +86,27 @@ async def go_to_provider(request: Request, provider: str) -> Response:
 async def come_back(request: Request) -> Response:
     """The provider's answer: the sign-in's state, and its code or its error."""
     query = request.query_params
+
+    async def provider_user(arrival: Arrival) -> UpstreamUser:
+        return await _provider_user(request, arrival, query)
+
+    return await finish_sign_in(request, "callback", query.get("state", ""), provider_user)
+
+
+async def finish_sign_in(request: Request, event: str, state: str,
+                         provider_user: Callable[[Arrival], Awaitable[UpstreamUser]]) -> Response:
+    """The way back from any provider (OAuth's callback, SAML's acs): the sign-in ``state`` names,
+    the user the provider vouches for (``provider_user``, which talks to nobody inside a transaction),
+    then, in the ``event``'s transaction, that user found, linked or created and signed in."""
     arrival: Arrival | None = None
     failure: HookdoorError | None = None
     try:
-        arrival = await _arrival(request, query.get("state", ""))
-        user = await _provider_user(request, arrival, query)
+        arrival = await _arrival(request, state)
+        user = await provider_user(arrival)
     except HookdoorError as exc:
         failure = exc
     try:
-        async with unit_of_work(request, "callback") as context:
+        async with unit_of_work(request, event) as context:
             if failure is not None:
                 raise failure
             assert arrival is not None

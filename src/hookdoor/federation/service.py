@@ -23,6 +23,7 @@ from hookdoor.federation.schemas import LINK, SIGN_IN, ProviderItem, Upstream, U
 from hookdoor.identity.registry import GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ObjectRepository
 from hookdoor.identity.schemas import NAME_PATTERN
+from hookdoor.saml.schemas import SamlUpstream, is_saml_provider
 from hookdoor.webhooks.target_guard import TargetPolicy, TargetRefused, check_url_at_save
 
 USERS = kind("user")
@@ -73,7 +74,7 @@ def _check_email_regex(pattern: str) -> None:
 class Offered:
     application: dict[str, Any]
     item: ProviderItem
-    upstream: Upstream
+    upstream: Upstream | SamlUpstream
 
 
 async def offered(db: Any, application: dict[str, Any], provider_name: str) -> Offered:
@@ -87,7 +88,8 @@ async def offered(db: Any, application: dict[str, Any], provider_name: str) -> O
                 or await providers.get(GLOBAL_OWNER, provider_name))
     if provider is None:
         raise NotFound(f"provider {provider_name!r} does not exist")
-    return Offered(application, item, Upstream.of(provider))
+    upstream = SamlUpstream.of(provider) if is_saml_provider(provider) else Upstream.of(provider)
+    return Offered(application, item, upstream)
 
 
 async def sign_in_buttons(db: Any, application: dict[str, Any]) -> list[dict[str, str]]:

@@ -150,8 +150,7 @@ class Accounts:
         stored = await self.users.get_stored(organization, username)
         if stored is not None:
             self._note_subject(stored.data)
-        password_hash = stored.private.get("password_hash") if stored else None
-        if not await self.context.services.passwords.verify(password_hash, password):
+        if not await self._password_matches(stored, password):
             # Counted even though the call fails, and so is rolled back.
             self.context.write_even_if_failed(lambda db: throttle.failed(db, account, client_ip))
             raise NotAuthenticated(LOGIN_FAILED)
@@ -160,6 +159,16 @@ class Accounts:
             raise Forbidden(f"user {account} is forbidden to sign in")
         await throttle.succeeded(self.context.db, account, standing)
         return stored
+
+    async def _password_matches(self, stored: StoredObject | None, password: str) -> bool:
+        """A user imported from LDAP signs in with the directory's password (bound as them, as Casdoor
+        does); anyone else with the hash stored here."""
+        if stored is not None and stored.data.get("ldap"):
+            from hookdoor.sync.ldap import ldap_password_matches  # sync/ builds on identity/, not the reverse
+
+            return await ldap_password_matches(self.context, stored.data, password)
+        password_hash = stored.private.get("password_hash") if stored else None
+        return await self.context.services.passwords.verify(password_hash, password)
 
     async def login(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         login_type = _text(body, "type") or "login"

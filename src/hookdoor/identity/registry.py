@@ -79,6 +79,9 @@ class ResourceKind:
     on_change: str = ""
     # What an object imported from a spreadsheet row (uploads/) gets where the row says nothing.
     on_import: str = ""
+    # Casdoor keys a few kinds by another field than "name" (an LDAP server by its "id", with no
+    # name at all): the key is stored as the name and shown under its own field only.
+    key_field: str = "name"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -98,9 +101,17 @@ class ResourceKind:
     async def imported_defaults(self, context: Any, row: dict[str, Any]) -> dict[str, Any]:
         return await _hook(self.on_import)(context, row) if self.on_import else row
 
+    def stored_shape(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The body as stored: its key as the name."""
+        if self.key_field == "name":
+            return body
+        return {**body, "name": str(body.get(self.key_field) or "")}
+
     def mask(self, obj: dict[str, Any], *, may_manage: bool) -> dict[str, Any]:
         """A copy safe to show: hidden fields dropped, secrets masked unless the viewer manages it."""
         shown = {k: v for k, v in obj.items() if k not in self.hidden_fields}
+        if self.key_field != "name":
+            shown.pop("name", None)
         for name in self.secret_fields:
             if shown.get(name) and not may_manage:
                 shown[name] = "***"
@@ -131,7 +142,8 @@ USER_AUTHORITY = Authority(
     references=(Reference("groups", "group", many=True), Reference("signupApplication", "application",
                                                                    form="global-name")),
     guarded=("owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "groups",
-             "signupApplication", "registerType", "email", "emailVerified", "phone", "isVerified"),
+             "signupApplication", "registerType", "email", "emailVerified", "phone", "isVerified",
+             "ldap"),  # an imported user's directory entry: where their password is checked
 )
 APPLICATION_AUTHORITY = Authority(
     # A client registered through RFC 7591 holds no admin rights, and its registration token's hash
@@ -140,7 +152,7 @@ APPLICATION_AUTHORITY = Authority(
     references=(Reference("cert", "cert", form="name", shared_ok=True),
                 Reference("providers", "provider", form="name", many=True, key="name", shared_ok=True)),
     guarded=("clientId", "clientSecret", "grantTypes", "redirectUris", "tokenFormat", "enablePassword",
-             "enableSignUp", "customScopes"),
+             "enableSignUp", "customScopes", "samlReplyUrl"),
 )
 # Tokens and sessions are credentials the server hands out: whom they act for is never edited.
 TOKEN_AUTHORITY = Authority(
@@ -186,7 +198,10 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind("provider", "providers", schemas.Provider, secret_fields=("clientSecret", "clientSecret2", "httpHeaders"),
           listed_globally=True,
           authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port", "customAuthUrl",
-                                       "customTokenUrl", "customUserInfoUrl")),
+                                       "customTokenUrl", "customUserInfoUrl", "idP", "issuerUrl", "endpoint",
+                                       "metadata")),
+          # Providers that send are checked by messaging/, SAML providers by saml/, which hands every
+          # other provider to federation/.
           on_add="hookdoor.messaging.service:check_new_provider",
           on_update="hookdoor.messaging.service:check_updated_provider"),
     _kind("resource", "resources", on_change="hookdoor.uploads.service:resource_changed"),
@@ -223,7 +238,8 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind("pricing", "pricings"),
     _kind("subscription", "subscriptions"),
     _kind("syncer", "syncers", secret_fields=("password",),
-          authority=Authority(guarded=("host", "port", "user", "password", "databaseType", "database"))),
+          authority=Authority(guarded=("host", "port", "user", "password", "databaseType", "database")),
+          on_add="hookdoor.sync.service:check_new_syncer", on_update="hookdoor.sync.service:check_updated_syncer"),
     _kind(
         "webhook", "webhooks", WebhookConfig, organization_of=_org_from_field,
         secret_fields=("signingSecret", "previousSigningSecret", "headers"),
@@ -232,8 +248,9 @@ KINDS: tuple[ResourceKind, ...] = (
     ),
     _kind("form", "forms", listed_globally=True),
     _kind("invitation", "invitations"),
-    _kind("ldap", "ldaps", secret_fields=("password",),
-          authority=Authority(guarded=("host", "port", "username", "password", "baseDn"))),
+    _kind("ldap", "ldaps", key_field="id", secret_fields=("password",),
+          authority=Authority(guarded=("host", "port", "username", "password", "baseDn", "enableSsl")),
+          on_add="hookdoor.sync.service:check_new_ldap", on_update="hookdoor.sync.service:check_updated_ldap"),
     _kind("order", "orders"),
     _kind("ticket", "tickets"),
     _kind("transaction", "transactions"),

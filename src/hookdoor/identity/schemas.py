@@ -121,6 +121,13 @@ class Application(CasdoorObject):
     tokenFormat: str = ""
     expireInHours: float = 0
     refreshExpireInHours: float = 0
+    # Hookdoor as the application's SAML IdP (saml/schemas.py IdpSettings).
+    samlReplyUrl: str = ""
+    useEmailAsSamlNameId: bool = False
+    enableSamlAssertionSignature: bool = False
+    disableSamlAttributes: bool = False
+    samlHashAlgorithm: str = ""
+    samlAttributes: list[Any] | None = None
 
 
 class Group(CasdoorObject):
@@ -175,6 +182,12 @@ class Provider(CasdoorObject):
     userMapping: dict[str, str] | None = None
     emailRegex: str = ""
     enablePkce: bool = False
+    # A provider of category SAML (saml/schemas.py): the IdP's signing certificate, entity id, SSO
+    # URL, or its whole metadata.
+    idP: str = ""
+    # endpoint and issuerUrl: below, shared with the providers that send.
+    metadata: str = ""
+    enableSignAuthnRequest: bool = False
     # Providers that send (messaging/schemas.py): an SMTP server's account, From address and name
     # (clientId2, clientSecret2) and TLS; an HTTP sender's URL, method, headers and templates.
     clientId2: str = ""

@@ -5,12 +5,14 @@ Routes call this; it calls the repository; nothing here commits.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
 
 from hookdoor.api.context import ApiContext
+from hookdoor.api.messages import validation_message
 from hookdoor.authority.service import AuthorityGuard
 from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -26,14 +28,6 @@ MASKED = "***"
 # objects to share a value, which one authenticates would depend on the database's row order.
 UNIQUE_FIELDS: dict[str, tuple[str, ...]] = {"application": ("clientId",), "user": ("id", "accessKey")}
 LOOKUP_LENGTH = 255  # the indexed lookup columns hold this many characters
-
-
-def validation_message(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"]) or "body"
-        problems.append(f"{location}: {error['msg']}")
-    return "invalid field " + "; ".join(problems)
 
 
 def parse_id(object_id: str) -> tuple[str, str]:
@@ -117,12 +111,12 @@ class ObjectService:
 
     def _validated(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            model = self.kind.model.model_validate(body)
+            model = self.kind.model.model_validate(self.kind.stored_shape(body))
         except ValidationError as exc:
             raise BadRequest(validation_message(exc)) from None
         data = model.model_dump(exclude_unset=False)
         if not data.get("name"):
-            raise BadRequest("invalid field name: must not be empty")
+            raise BadRequest(f"invalid field {self.kind.key_field}: must not be empty")
         if not data.get("owner"):
             raise BadRequest("invalid field owner: must not be empty")
         return data
@@ -146,6 +140,8 @@ class ObjectService:
 
     async def add(self, body: dict[str, Any]) -> None:
         self.context.require_login()
+        if self.kind.key_field != "name" and not body.get(self.kind.key_field):
+            body = {**body, self.kind.key_field: str(uuid.uuid4())}  # Casdoor's util.GenerateId
         data = self._validated(body)
         await self.guard.check_add(data)
         await self._ensure_organization_exists(data)
@@ -234,9 +230,9 @@ class ObjectService:
             raise Forbidden(f"{self.kind.singular} {owner}/{name} is built in and cannot be {verb}d")
 
     async def delete(self, body: dict[str, Any]) -> bool:
-        owner, name = body.get("owner"), body.get("name")
+        owner, name = body.get("owner"), body.get(self.kind.key_field)
         if not isinstance(owner, str) or not isinstance(name, str) or not owner or not name:
-            raise BadRequest("invalid field owner/name: both are required to delete")
+            raise BadRequest(f"invalid field owner/{self.kind.key_field}: both are required to delete")
         self._refuse_protected(owner, name, "delete")
         current = await self.repository.get(owner, name)
         if current is None:

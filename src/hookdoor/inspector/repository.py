@@ -84,6 +84,14 @@ class BinRepository:
         )
         return [dict(row) for row in (await self.db.execute(statement)).mappings()]
 
+    async def request_counts(self, bin_ids: list[str]) -> dict[str, int]:
+        """Captured requests per bin (bins without any are left out)."""
+        if not bin_ids:
+            return {}
+        statement = (select(inspector_requests.c.bin_id, func.count()).where(inspector_requests.c.bin_id.in_(bin_ids))
+                     .group_by(inspector_requests.c.bin_id))
+        return {bin_id: count for bin_id, count in (await self.db.execute(statement)).all()}
+
     async def count_requests(self, bin_id: str) -> int:
         return await self.db.scalar(
             select(func.count()).select_from(inspector_requests).where(inspector_requests.c.bin_id == bin_id)

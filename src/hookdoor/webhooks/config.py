@@ -34,16 +34,16 @@ class WebhookHeader(BaseModel):
     @classmethod
     def _valid_name(cls, name: str) -> str:
         if not HEADER_NAME.match(name):
-            raise ValueError(f"header name {name!r} is not a valid HTTP header name")
+            raise ValueError(f"the name {name!r} must be a token (letters, digits, - and _; no spaces or colons)")
         if name.lower() in RESERVED_HEADERS:
-            raise ValueError(f"header {name!r} is set by Hookdoor and cannot be overridden")
+            raise ValueError(f"{name} is set by Hookdoor on every delivery and cannot be overridden")
         return name
 
     @field_validator("value")
     @classmethod
     def _single_line(cls, value: str) -> str:
         if "\r" in value or "\n" in value or "\0" in value:
-            raise ValueError("header value must not contain CR, LF or NUL")
+            raise ValueError("the value must be one line (no CR, LF or NUL)")
         return value
 
 
@@ -100,7 +100,8 @@ class WebhookConfig(Webhook):
     @classmethod
     def _known_events(cls, events: list[str] | None) -> list[str] | None:
         if events and (unknown := unknown_selectors(events)):
-            raise ValueError(f"unknown events: {', '.join(unknown)}")
+            noun = "unknown event" if len(unknown) == 1 else "unknown events"
+            raise ValueError(f"{noun}: {', '.join(unknown)} (see 'hookdoor events list' or GET /api/get-event-types)")
         return events
 
     @field_validator("filter")

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hookdoor.api.context import ApiContext
 from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.delivery import payloads
 from hookdoor.delivery.dispatcher import delivery_row
+from hookdoor.delivery.health import FORCED
 from hookdoor.delivery.queue import health_of, insert_deliveries
 from hookdoor.errors import BadRequest, Forbidden, NotFound
 from hookdoor.events.ids import new_ulid
 from hookdoor.events.recorder import caller_facts
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ObjectRepository
+from hookdoor.webhooks.health import HEALTH_WINDOW, delivery_counts
 from hookdoor.webhooks.repository import DeliveryQuery, DeliveryRepository
 from hookdoor.webhooks.service import rotate_into
 from hookdoor.webhooks.signing import generate_secret
@@ -24,8 +26,19 @@ WEBHOOKS = kind("webhook")
 CASDOOR_STATES = {"pending": "Pending", "delivering": "Pending", "succeeded": "Success", "failed": "Failed"}
 
 
-def casdoor_state(delivery: dict[str, Any]) -> str:
+# A breaker puts a delivery off for 30 s at a time: one put off within this span means it is open now.
+BREAKER_EVIDENCE = timedelta(seconds=75)
+
+
+def shown_state(delivery: dict[str, Any]) -> str:
+    """pending, retrying (attempted, waiting for the next try), delivering, succeeded or failed."""
     if delivery["state"] == "pending" and delivery["attempts"] > 0:
+        return "retrying"
+    return str(delivery["state"])
+
+
+def casdoor_state(delivery: dict[str, Any]) -> str:
+    if shown_state(delivery) == "retrying":
         return "Retrying"
     return CASDOOR_STATES[delivery["state"]]
 
@@ -41,7 +54,7 @@ def webhook_event_view(delivery: dict[str, Any]) -> dict[str, Any]:
         "eventType": delivery["action"],
         "eventId": delivery["event_id"],
         "state": casdoor_state(delivery),
-        "status": delivery["state"],
+        "status": shown_state(delivery),
         "trigger": delivery["trigger"],
         "payload": delivery["payload"],
         "attemptCount": delivery["attempts"],
@@ -95,7 +108,8 @@ class WebhookControl:
     async def _managed_delivery(self, delivery_id: str) -> dict[str, Any]:
         delivery = await self.deliveries.get(delivery_id)
         if delivery is None:
-            raise NotFound(f"webhook event {delivery_id!r} does not exist")
+            raise NotFound(f"delivery {delivery_id!r} does not exist "
+                           "(see 'hookdoor deliveries list' or the webhook's page)")
         await self.managed_webhook(delivery["webhook_owner"], delivery["webhook_name"])
         return delivery
 
@@ -119,7 +133,8 @@ class WebhookControl:
     async def resend(self, delivery_id: str) -> None:
         delivery = await self._managed_delivery(delivery_id)
         if delivery["state"] == "delivering":
-            raise BadRequest(f"webhook event {delivery_id} is being delivered right now")
+            raise BadRequest(f"delivery {delivery_id} is being delivered right now: "
+                             "resend it once this attempt is over")
         await self.deliveries.requeue([delivery_id], trigger="manual")
 
     async def delete(self, delivery_id: str) -> bool:
@@ -128,13 +143,20 @@ class WebhookControl:
             raise BadRequest(f"webhook event {delivery_id} is being delivered right now; delete it once it is done")
         return await self.deliveries.delete(delivery_id)
 
-    async def recover(self, owner: str, name: str, since: datetime, until: datetime | None) -> int:
-        await self.managed_webhook(owner, name)
+    async def recover(self, owner: str, name: str, since: datetime, until: datetime | None,
+                      force: bool = False) -> list[str]:
+        """Failed and retrying deliveries created in the window, due now (their ids); ``force``: past an
+        open breaker."""
+        webhook = await self.managed_webhook(owner, name)
+        if not webhook.get("isEnabled"):
+            reason = webhook.get("disabledReason") or "turned off"
+            raise BadRequest(f"webhook {owner}/{name} is disabled ({reason}): nothing would be sent; enable it "
+                             f"first (hookdoor webhooks enable {owner}/{name})")
         until = until or utcnow()
         if since >= until:
             raise BadRequest("invalid parameter since: must be before until")
-        failed = await self.deliveries.failed_between((owner, name), since, until)
-        return await self.deliveries.requeue(failed, trigger="manual")
+        unsuccessful = await self.deliveries.unsuccessful_between((owner, name), since, until)
+        return await self.deliveries.requeue(unsuccessful, trigger=FORCED if force else "manual")
 
     async def send_test(self, owner: str, name: str) -> str:
         """A webhook-test event, delivered to this webhook only, through the normal queue."""
@@ -163,6 +185,8 @@ class WebhookControl:
     async def health(self, owner: str, name: str) -> dict[str, Any]:
         webhook = await self.managed_webhook(owner, name)
         health = await health_of(self.context.db, owner, name) or {}
+        [counts] = (await delivery_counts(self.context.db, [(owner, name)])).values()
+        held = await self.deliveries.held_by_breaker((owner, name), utcnow() - BREAKER_EVIDENCE)
         return {
             "isEnabled": bool(webhook.get("isEnabled")), "disabledReason": webhook.get("disabledReason", ""),
             "failureStreak": health.get("failure_streak", 0),
@@ -170,6 +194,8 @@ class WebhookControl:
             "lastSuccessTime": _time_or_empty(health.get("last_success_at")),
             "lastFailureTime": _time_or_empty(health.get("last_failure_at")),
             "lastError": health.get("last_error") or "",
+            "circuitBreaker": "open" if held else "closed",
+            "deliveries": counts.view(HEALTH_WINDOW),
         }
 
 

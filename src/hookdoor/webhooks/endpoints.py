@@ -12,7 +12,8 @@ from hookdoor.errors import BadRequest
 from hookdoor.events.catalog import CATEGORIES, catalog_as_json
 from hookdoor.identity.service import parse_id
 from hookdoor.webhooks.control import WebhookControl, parse_time
-from hookdoor.webhooks.repository import STATES, DeliveryQuery
+from hookdoor.webhooks.repository import DeliveryQuery
+from hookdoor.webhooks.states import STATES, STATES_IN_WORDS
 
 router = APIRouter(prefix="/api", tags=["webhooks"])
 Context = Depends(api_context, scope="function")
@@ -34,7 +35,7 @@ async def get_event_types(
 async def get_webhook_events(
     context: ApiContext = Context,
     webhook: str = Query("", max_length=201, description="owner/name of one webhook"),
-    state: str = Query("", description="pending, delivering, succeeded or failed"),
+    state: str = Query("", description=STATES_IN_WORDS),
     event: str = Query("", max_length=100, description="event name"),
     since: str = Query("", max_length=40), until: str = Query("", max_length=40),
     p: int | None = Query(None, ge=1, le=1_000_000), pageSize: int | None = Query(None, ge=1, le=1000),
@@ -80,12 +81,14 @@ async def recover_webhook_deliveries(
     context: ApiContext = Context, id: str = WebhookId,
     since: str = Query(..., max_length=40, description="RFC 3339 time"),
     until: str = Query("", max_length=40, description="RFC 3339 time; default now"),
+    force: bool = Query(False, description="send even while the endpoint's circuit breaker is open"),
 ) -> dict[str, Any]:
+    """Send again the failed and retrying deliveries created in the window."""
     start = parse_time(since, "since")
     if start is None:
         raise BadRequest("invalid parameter since: an RFC 3339 time is required")
-    count = await WebhookControl(context).recover(*parse_id(id), start, parse_time(until, "until"))
-    return ok(count)
+    requeued = await WebhookControl(context).recover(*parse_id(id), start, parse_time(until, "until"), force)
+    return ok(len(requeued), requeued)  # data: how many, as before; data2: which
 
 
 @router.post("/test-webhook")

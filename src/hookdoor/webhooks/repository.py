@@ -6,13 +6,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, case, delete, func, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hookdoor.db.tables import attempts, deliveries
 from hookdoor.db.types import utcnow
+from hookdoor.delivery.health import HELD_BY_BREAKER
+from hookdoor.webhooks.states import STATES
 
-STATES = ("pending", "delivering", "succeeded", "failed")
+__all__ = ["STATES", "DeliveryQuery", "DeliveryRepository"]
+
+UNFINISHED = ("pending", "delivering")
+FINAL = ("succeeded", "failed")
+WebhookKey = tuple[str, str]
+
+
+def is_retrying() -> Any:
+    return and_(deliveries.c.state == "pending", deliveries.c.attempts > literal_column("0"))
+
+
+def shown_state() -> Any:
+    """The state as users see it, in SQL (literals, not binds: PostgreSQL groups by it)."""
+    return case((is_retrying(), literal_column("'retrying'")), else_=deliveries.c.state)
+
+
+def _state_is(state: str) -> Any:
+    if state == "retrying":
+        return is_retrying()
+    if state == "pending":
+        return and_(deliveries.c.state == "pending", deliveries.c.attempts == 0)
+    return deliveries.c.state == state
 
 
 @dataclass(frozen=True)
@@ -41,7 +64,7 @@ class DeliveryRepository:
         if query.webhook_owner:
             conditions.append(deliveries.c.webhook_owner == query.webhook_owner)
         if query.state:
-            conditions.append(deliveries.c.state == query.state)
+            conditions.append(_state_is(query.state))
         if query.action:
             conditions.append(deliveries.c.action == query.action)
         if query.since:
@@ -80,10 +103,11 @@ class DeliveryRepository:
         await self.db.execute(delete(attempts).where(attempts.c.delivery_id == delivery_id))
         return True
 
-    async def requeue(self, delivery_ids: list[str], trigger: str) -> int:
-        """Due now again, keeping each delivery's id (so its webhook-id) and its attempt history."""
+    async def requeue(self, delivery_ids: list[str], trigger: str) -> list[str]:
+        """Due now again, keeping each delivery's id (so its webhook-id) and its attempt history. The
+        ids requeued: not those a worker holds right now (it is sending them, or putting them off)."""
         if not delivery_ids:
-            return 0
+            return []
         now = utcnow()
         result = await self.db.execute(
             update(deliveries)
@@ -92,14 +116,51 @@ class DeliveryRepository:
                 state="pending",
                 next_attempt_at=now,
                 trigger=trigger,
+                # No longer true once it is due again; a breaker that still holds it says so again.
+                last_error=case((deliveries.c.last_error == HELD_BY_BREAKER, None), else_=deliveries.c.last_error),
                 updated_at=now,
                 lease_owner=None,
                 lease_expires_at=None,
             )
+            .returning(deliveries.c.id)
         )
-        return result.rowcount
+        return sorted(result.scalars())
 
-    async def failed_between(self, webhook: tuple[str, str], since: datetime, until: datetime) -> list[str]:
-        query = DeliveryQuery(webhook=webhook, state="failed", since=since, until=until)
-        statement = select(deliveries.c.id).where(*self._conditions(query))
+    async def unsuccessful_between(self, webhook: WebhookKey, since: datetime, until: datetime) -> list[str]:
+        """Failed deliveries and those waiting for a retry, created in the window: what recover sends."""
+        query = DeliveryQuery(webhook=webhook, since=since, until=until)
+        statement = select(deliveries.c.id).where(*self._conditions(query), or_(_state_is("failed"), is_retrying()))
         return list((await self.db.execute(statement)).scalars())
+
+    async def held_by_breaker(self, webhook: WebhookKey, since: datetime) -> bool:
+        """Whether a worker put off one of the webhook's deliveries for its open breaker since ``since``."""
+        statement = select(deliveries.c.id).where(
+            *self._conditions(DeliveryQuery(webhook=webhook)), deliveries.c.state == "pending",
+            deliveries.c.last_error == HELD_BY_BREAKER, deliveries.c.updated_at >= since,
+        ).limit(1)
+        return (await self.db.scalar(statement)) is not None
+
+    async def counts_by_state(self, webhooks: list[WebhookKey], since: datetime) -> dict[WebhookKey, dict[str, Any]]:
+        """Per webhook and shown state: the deliveries that ended (succeeded, failed) since ``since``,
+        and every one not done yet (pending, retrying, delivering) whatever its age; with the next
+        attempt's time of the retrying ones."""
+        keys = set(webhooks)
+        if not keys:
+            return {}
+        state = shown_state().label("shown")
+        statement = (
+            select(deliveries.c.webhook_owner, deliveries.c.webhook_name, state, func.count(),
+                   func.min(deliveries.c.next_attempt_at))
+            .where(deliveries.c.webhook_owner.in_({owner for owner, _ in keys}),
+                   or_(deliveries.c.state.in_(UNFINISHED),
+                       and_(deliveries.c.state.in_(FINAL), deliveries.c.updated_at >= since)))
+            .group_by(deliveries.c.webhook_owner, deliveries.c.webhook_name, state)
+        )
+        counts: dict[WebhookKey, dict[str, Any]] = {}
+        for owner, name, shown, count, next_at in (await self.db.execute(statement)).all():
+            if (owner, name) in keys:
+                found = counts.setdefault((owner, name), {})
+                found[shown] = count
+                if shown == "retrying":
+                    found["next_retry_at"] = next_at
+        return counts

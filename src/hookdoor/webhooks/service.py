@@ -39,6 +39,13 @@ def _scope(context: ApiContext, data: dict[str, Any]) -> None:
         data["singleOrgOnly"] = True  # only a global admin's webhook may see every organization
 
 
+def _check_events(data: dict[str, Any]) -> None:
+    """A webhook with nothing selected would be saved and never fire: say so instead."""
+    if not data.get("events"):
+        raise BadRequest("invalid field events: select at least one event or pattern (such as login or add-*); "
+                         "a webhook without any never fires")
+
+
 def _check_secret(secret: str) -> None:
     try:
         validate_secret(secret)
@@ -49,6 +56,7 @@ def _check_secret(secret: str) -> None:
 async def prepare_new_webhook(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:
     # The server sets it: a webhook receives the events that happen after it was created.
     data["createdTime"] = rfc3339(utcnow())
+    _check_events(data)
     _scope(context, data)
     await _check_target(context, data)
     if data.get("signingSecret"):
@@ -63,6 +71,8 @@ async def prepare_new_webhook(context: ApiContext, data: dict[str, Any]) -> dict
 async def prepare_updated_webhook(
     context: ApiContext, current: dict[str, Any], data: dict[str, Any]
 ) -> dict[str, Any]:
+    if data.get("events") != current.get("events"):  # one saved before this rule can still be turned off
+        _check_events(data)
     _scope(context, data)
     if data["url"] != current.get("url"):
         await _check_target(context, data)

@@ -81,8 +81,23 @@ function setUpEventsPicker(picker) {
     refresh();
   });
 
+  var openBeforeSearch = null;  // each group's open state when the search began, restored when it is cleared
+
   search.addEventListener("input", function () {
     var query = search.value.trim().toLowerCase();
+    if (query && openBeforeSearch === null) {
+      openBeforeSearch = {};
+      each("[data-category]", picker, function (group) {
+        openBeforeSearch[group.getAttribute("data-category")] = group.open;
+      });
+    }
+    if (!query && openBeforeSearch !== null) {
+      each("[data-category]", picker, function (group) {
+        var picked = group.querySelector("input[name=events]:checked") !== null;
+        group.open = openBeforeSearch[group.getAttribute("data-category")] || picked;
+      });
+      openBeforeSearch = null;
+    }
     each("[data-category]", picker, function (group) {
       var shown = 0;
       each(".event-option", group, function (option) {
@@ -132,7 +147,57 @@ function setUpArrivals(list) {
   });
 }
 
+// ---- live pages: on "changed", fetch the page again and swap its live regions ---------------------
+function setUpLivePage(main) {
+  if (!window.EventSource || !window.fetch || !window.DOMParser) { return; }
+  var version = main.getAttribute("data-live-version");
+  var fetching = false, again = false;
+
+  function swapRegions(html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    each("[data-live-region]", main, function (region) {
+      var replacement = fresh.getElementById(region.id);
+      // A region holding what the user is typing into is left alone.
+      if (replacement && !region.contains(document.activeElement)) { region.innerHTML = replacement.innerHTML; }
+    });
+  }
+
+  function refresh() {
+    if (fetching) { again = true; return; }
+    fetching = true;
+    fetch(window.location.href, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (answer) { return answer.ok ? answer.text() : null; })
+      .then(function (html) { if (html) { swapRegions(html); } })
+      .catch(function () {})
+      .then(function () {
+        fetching = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  var delay = 1000;
+  function connect() {
+    var source = new EventSource(main.getAttribute("data-live") + "?v=" + encodeURIComponent(version));
+    source.addEventListener("open", function () { delay = 1000; });
+    source.addEventListener("changed", function (event) {
+      version = event.data;
+      refresh();
+    });
+    source.addEventListener("error", function () {
+      // The stream ends every few seconds: reconnect with the version now shown. One that keeps
+      // failing (signed out, server gone) is tried less and less often.
+      source.close();
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    });
+  }
+  connect();
+}
+
 document.addEventListener("DOMContentLoaded", function () {
+  each("main[data-live]", document, setUpLivePage);
   each("[data-events-picker]", document, setUpEventsPicker);
   each("[data-stream]", document, setUpArrivals);
+  // SAML's POST binding: the page carries a signed message on to its destination by itself.
+  each("form[data-auto-submit]", document, function (form) { form.submit(); });
 });

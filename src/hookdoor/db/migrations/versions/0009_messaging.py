@@ -1,15 +1,15 @@
 """messaging and verification: message_sends (send limits), verification_codes, captchas
 
-Revision ID: 0008_messaging
-Revises: 0007
+Revision ID: 0009_messaging
+Revises: 0008
 Create Date: 2026-12-02 01:00:00.000000
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0008_messaging'
-down_revision = '0007'
+revision = '0009_messaging'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
