@@ -152,28 +152,6 @@ PAGES: dict[str, KindPage] = {
              Field("adapter", "Adapter", required=True, help="The adapter's owner/name.")),
             (("owner", "Organization"), ("model", "Model"), ("adapter", "Adapter")),
         ),
-        KindPage(
-            kind("provider"), "Providers",
-            (ORGANIZATION_OWNER, NAME, DISPLAY_NAME,
-             Field("category", "Category", "select", choices=("Email", "SMS", "Notification", "Captcha", "OAuth")),
-             Field("type", "Type", help="Email: Default (SMTP); SMS: Custom HTTP SMS; Notification: Custom HTTP "
-                   "or Slack; Captcha: Default; OAuth: Custom."),
-             Field("host", "SMTP host"), Field("port", "SMTP port", "number"),
-             Field("sslMode", "TLS", "select", choices=("Auto", "Enable", "StartTLS", "Disable"),
-                   help="Auto: TLS on port 465, STARTTLS elsewhere when the server offers it."),
-             Field("clientId", "Client ID / SMTP user"),
-             Field("clientSecret", "Client secret / SMTP password", "password",
-                   help="Leave empty to keep the current one."),
-             Field("clientId2", "From address"), Field("clientSecret2", "From name"),
-             Field("endpoint", "SMS endpoint", "url", help="{mobile} and {code} are filled in."),
-             Field("receiver", "Notification URL", "url"),
-             Field("method", "HTTP method", "select", choices=("POST", "GET", "PUT", "DELETE")),
-             Field("title", "Email subject / content field name"),
-             Field("content", "Email text", "textarea", help="%s is the code; %{user.friendlyName} the user."),
-             Field("templateCode", "SMS template", help="%s is the content."),
-             Field("issuerUrl", "SMS content type", help="application/json or application/x-www-form-urlencoded.")),
-            (("owner", "Organization"), ("category", "Category"), ("type", "Type")),
-        ),
     )
 }
 CREATE_DEFAULTS: dict[str, Any] = {"isEnabled": True, "enablePassword": True, "effect": "Allow"}
