@@ -42,6 +42,7 @@ from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.impersonation import endpoints as impersonation_endpoints
 from hookdoor.messaging import endpoints as messaging
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
+from hookdoor.mfa import endpoints as mfa
 from hookdoor.oauth import discovery
 from hookdoor.oauth import endpoints as oauth
 from hookdoor.saml import endpoints as saml
@@ -50,6 +51,7 @@ from hookdoor.sync import tasks as sync_tasks
 from hookdoor.system import endpoints as system_endpoints
 from hookdoor.uploads import endpoints as upload_endpoints
 from hookdoor.verification import endpoints as verification
+from hookdoor.webauthn import endpoints as webauthn_endpoints
 from hookdoor.webhooks import endpoints as webhook_endpoints
 from hookdoor.webhooks.target_guard import TargetPolicy
 
@@ -192,6 +194,8 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(sync.router)
     app.include_router(sync.ldap_router)
     app.include_router(sync_tasks.lifecycle)
+    app.include_router(mfa.router)
+    app.include_router(webauthn_endpoints.router)
     app.include_router(messaging.router)
     app.include_router(messaging.pages)
     app.include_router(verification.router)

@@ -43,6 +43,7 @@ def install(app: FastAPI) -> None:
         event_pages,
         identity_pages,
         inspector_pages,
+        security_pages,
         sync_pages,
         webhook_pages,
     )
@@ -54,5 +55,5 @@ def install(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
     # auth_pages last: it ends with the console's catch-all 404 page.
     for module in (inspector_endpoints, dashboard, webhook_pages, inspector_pages, authz_pages, event_pages,
-                   identity_pages, sync_pages, auth_pages):
+                   identity_pages, sync_pages, security_pages, auth_pages):
         app.include_router(module.router)

@@ -25,12 +25,13 @@ from hookdoor.console.web import (
     safe_next,
     viewing,
 )
-from hookdoor.errors import HookdoorError, NotFound
+from hookdoor.errors import BadRequest, HookdoorError, NotFound
 from hookdoor.federation.service import sign_in_buttons
 from hookdoor.identity.accounts import APPLICATIONS, Accounts
 from hookdoor.identity.credentials import SESSION_COOKIE, secrets_equal, with_session_cookie
 from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
+from hookdoor.mfa.service import MFA_COOKIE, SecondFactor, SecondFactorRefused, with_mfa_cookie
 from hookdoor.verification.service import sign_in_captcha
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -72,12 +73,14 @@ async def signup_applications(request: Request) -> list[str]:
     return [item["name"] for item in items if item.get("enableSignUp")]
 
 
-async def _signed_out_page(request: Request, template: str, status_code: int = 200, **values: object) -> Response:
+async def _signed_out_page(request: Request, template: str, status_code: int = 200,
+                           form_targets: tuple[str, ...] = (), **values: object) -> Response:
     if template == "signup.html":
         values["applications"] = await signup_applications(request)
     async with viewing(request, login=False):
         token = _form_token(request)
-        response = render(request, template, status_code=status_code, form_token=token, **values)
+        response = render(request, template, status_code=status_code, form_targets=form_targets, form_token=token,
+                          **values)
     return _with_form_cookie(request, response, token)
 
 
@@ -125,15 +128,54 @@ async def login(request: Request) -> Response:
         # The captcha, where the application asks for one: its type, the answer and the captcha's id.
         **{name: _text(form, name) for name in ("captchaType", "captchaToken", "clientSecret") if _text(form, name)},
     }
+    after = safe_next(_text(form, "next"))
     try:
         async with unit_of_work(request, "login") as context:
             accounts = Accounts(context)
             _, found = await accounts.login(body)
-            session = await accounts.open_session(found["user"], found["application"])
+            gate = await SecondFactor(context).gate(found["user"], found["application"])
+            session = None if gate.next_mfa else await accounts.open_session(found["user"], found["application"])
     except HookdoorError as exc:
-        values = {**body, "password": "", "captchaToken": "", "next": safe_next(_text(form, "next"))}
+        values = {**body, "password": "", "captchaToken": "", "next": after}
         return await login_form(request, values, exc)
-    return with_session_cookie(redirect(safe_next(_text(form, "next"))), session.token, context.settings)
+    if gate.next_mfa:
+        # The password was right; the second factor is asked on a page of its own, for this browser.
+        return with_mfa_cookie(await second_factor_page(request, after), gate.token, context.settings)
+    assert session is not None
+    if gate.setup_required:
+        target = redirect("/console/account/security", next=after, notice="mfa-required")
+        return with_session_cookie(target, session.token, context.settings)
+    return with_session_cookie(redirect(after), session.token, context.settings)
+
+
+async def second_factor_page(request: Request, after: str, error: HookdoorError | None = None) -> Response:
+    """The second step of a sign-in whose first one was right (a password, or another provider)."""
+    return await _signed_out_page(request, "login_mfa.html", error.status_code if error else 200,
+                                  values={"next": after}, error=error.message if error else None,
+                                  form_targets=client_after(after))
+
+
+@router.post("/login/mfa")
+async def second_factor(request: Request) -> Response:
+    """The second step of a sign-in (the API's login with ``passcode`` or ``recoveryCode``): the
+    browser's cookie names the sign-in the password began."""
+    form = await read_form(request)
+    _check_form_token(request, form)
+    after = safe_next(_text(form, "next"))
+    body = {"passcode": _text(form, "passcode"), "mfaType": "app", "recoveryCode": _text(form, "recoveryCode")}
+    try:
+        async with unit_of_work(request, "login") as context:
+            user, application = await SecondFactor(context).complete(request.cookies.get(MFA_COOKIE, ""), body)
+            session = await Accounts(context).open_session(user, application)
+    except (SecondFactorRefused, BadRequest) as exc:
+        return await second_factor_page(request, after, exc)
+    except HookdoorError as exc:  # the sign-in ended (expired, too many tries): its password again
+        response = await login_form(request, {"next": after}, exc)
+        response.delete_cookie(MFA_COOKIE, path="/")
+        return response
+    response = with_session_cookie(redirect(after), session.token, context.settings)
+    response.delete_cookie(MFA_COOKIE, path="/")
+    return response
 
 
 @router.post("/logout")

@@ -55,6 +55,11 @@ NOTICES = {
     "webhook-created": "Webhook created: its deliveries arrive in this bin.",
     "signed-out": "You are signed out.",
     "signed-up": "Account created: sign in with it.",
+    "mfa-enabled": "Two-step sign-in is on: you will be asked for a passcode from your authenticator app.",
+    "mfa-removed": "Two-step sign-in is off.",
+    "mfa-required": "Your organization requires two-step sign-in: set up an authenticator app to continue.",
+    "passkey-added": "Passkey registered.",
+    "passkey-removed": "Passkey removed.",
     "test-sent": "A test message was sent through this provider.",
 }
 

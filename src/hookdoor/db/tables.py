@@ -276,6 +276,80 @@ sync_leases = Table(
     Column("expires_at", Float, nullable=False),  # Unix time: compared across processes
 )
 
+# ---- multi-factor authentication (mfa/) ----------------------------------------------------------
+# Kept out of the user's document, which its owner may edit and administrators read: the TOTP secret
+# (which the server needs in clear to check a passcode) and the recovery codes' hashes are secrets only
+# the server holds. Keyed by the user's issued id, so that a renamed user keeps their factors.
+mfa_factors = Table(
+    "mfa_factors",
+    metadata,
+    Column("user_id", String(100), primary_key=True),
+    Column("owner", String(100), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("totp_secret", Text, nullable=True),  # base32, as the authenticator app holds it
+    Column("totp_last_step", Integer, nullable=False),  # the last 30 s step used: a passcode is good once
+    Column("recovery_code_hashes", JSON, nullable=False),  # SHA-256 of each unused recovery code
+    Column("preferred", String(20), nullable=False),  # "" means MFA is off (Casdoor: preferredMfaType)
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_mfa_factors_user", mfa_factors.c.owner, mfa_factors.c.name)
+
+# A setup begun by mfa/setup/initiate: the secret and recovery code the server made, good for 30 minutes;
+# mfa/setup/verify marks it verified, and only a verified setup of that same secret can be enabled.
+mfa_setups = Table(
+    "mfa_setups",
+    metadata,
+    Column("user_id", String(100), primary_key=True),
+    Column("mfa_type", String(20), primary_key=True),
+    Column("secret", Text, nullable=False),
+    Column("recovery_code_hash", String(64), nullable=False),
+    Column("verified", Boolean, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# A sign-in whose password was right and whose second factor is awaited (Casdoor's "NextMfa"): the
+# browser holds the token (as a cookie), the server its hash; a bounded number of passcode tries.
+mfa_challenges = Table(
+    "mfa_challenges",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(100), nullable=False),
+    Column("owner", String(100), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("application", String(100), nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# ---- WebAuthn (webauthn/) ------------------------------------------------------------------------
+# A user's registered credentials (passkeys): the public key and the signature counter only; the
+# private key never leaves the authenticator.
+webauthn_credentials = Table(
+    "webauthn_credentials",
+    metadata,
+    Column("credential_id", String(1400), primary_key=True),  # base64url of the raw id
+    Column("user_id", String(100), nullable=False, index=True),
+    Column("owner", String(100), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("public_key", Text, nullable=False),  # base64url of the COSE key
+    Column("sign_count", Integer, nullable=False),
+    Column("transports", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+)
+
+# A ceremony begun and not finished: its challenge, for the browser holding the cookie, five minutes,
+# good once (signup: for the signed-in user; signin: for a named user or any discoverable credential).
+webauthn_ceremonies = Table(
+    "webauthn_ceremonies",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("purpose", String(10), nullable=False),  # signup or signin
+    Column("user_id", String(100), nullable=False),  # "" for a discoverable sign-in
+    Column("challenge", String(200), nullable=False),  # base64url
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
 # ---- providers that send, verification codes, captchas (messaging/, verification/) ------------------
 
 # One row per message sent through a provider (a verification code, send-email, send-sms...), for the

@@ -40,6 +40,8 @@ CREDENTIAL_PARAMS = frozenset(
         "subject_token", "devicecode",
         # a dynamically registered client's registration access token (and its hash)
         "registration_access_token", "registrationaccesstokenhash",
+        # a WebAuthn answer (spent once used, but a signature is nobody's business), face data
+        "signature", "authenticatordata", "attestationobject", "clientdatajson", "faceidimage",
         # a webhook's signing secrets, and its custom headers (their values are API keys and the like)
         "signingsecret", "previoussigningsecret", "headers",
         # a sending provider's custom headers (API keys); an answered captcha; a code's own hash

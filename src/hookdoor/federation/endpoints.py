@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from hookdoor.api.context import ApiContext, api_context, unit_of_work
 from hookdoor.api.envelope import json_object, ok
-from hookdoor.console.auth_pages import login_form
+from hookdoor.console.auth_pages import login_form, second_factor_page
 from hookdoor.console.web import ConsoleRoute, read_form, safe_next, viewing
 from hookdoor.errors import BadRequest, HookdoorError
 from hookdoor.events.recorder import record
@@ -36,6 +36,7 @@ from hookdoor.federation.service import (
     offered,
 )
 from hookdoor.identity import credentials
+from hookdoor.mfa.service import Gate, SecondFactor, with_mfa_cookie
 from hookdoor.oauth.service import issuer_of_request
 from hookdoor.saml import service as saml_service
 from hookdoor.saml.schemas import SamlUpstream
@@ -111,8 +112,11 @@ async def finish_sign_in(request: Request, event: str, state: str,
                 raise failure
             assert arrival is not None
             landing = await Federation(context).land(arrival, user)
-            session = None
+            session, gate = None, Gate()
             if landing.method != LINK:
+                # As Casdoor: a user with MFA on gives the second factor after the provider too.
+                gate = await SecondFactor(context).gate(landing.user, arrival.found.application)
+            if landing.method != LINK and not gate.next_mfa:
                 session = await credentials.open_session(context.db, landing.user, arrival.found.application["name"],
                                                          context.settings)
                 await record(context.db, context.action.derived("login"), outcome="ok", status_code=200)
@@ -120,7 +124,14 @@ async def finish_sign_in(request: Request, event: str, state: str,
         application = arrival.found.application["name"] if arrival else ""
         return await login_form(request, {"application": application, "organization": "", "username": "",
                                           "next": arrival.pending.next if arrival else "/console"}, exc)
-    response = RedirectResponse(safe_next(landing.next), status_code=303)
+    if gate.next_mfa:
+        response = with_mfa_cookie(await second_factor_page(request, safe_next(landing.next)), gate.token,
+                                   context.settings)
+        response.delete_cookie(BROWSER_COOKIE, path="/")
+        return response
+    after = safe_next(landing.next)
+    target = f"/console/account/security?{urlencode({'next': after, 'notice': 'mfa-required'})}"
+    response = RedirectResponse(target if gate.setup_required else after, status_code=303)
     response.delete_cookie(BROWSER_COOKIE, path="/")
     return credentials.with_session_cookie(response, session.token, context.settings) if session else response
 

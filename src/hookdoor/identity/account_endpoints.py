@@ -10,8 +10,10 @@ from fastapi.responses import RedirectResponse
 from hookdoor.api.context import ApiContext, api_context
 from hookdoor.api.envelope import affected, form_or_json, json_object, ok
 from hookdoor.errors import BadRequest
-from hookdoor.identity.accounts import Accounts
+from hookdoor.identity.accounts import Accounts, login_type_of
 from hookdoor.identity.credentials import SESSION_COOKIE, with_session_cookie
+from hookdoor.mfa.schemas import NEXT_MFA, REQUIRED_MFA
+from hookdoor.mfa.service import MFA_COOKIE, SecondFactor, all_props, second_factor_given, with_mfa_cookie
 from hookdoor.oauth.service import logout_redirect
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -37,8 +39,25 @@ async def signup(context: ApiContext = Context) -> dict[str, Any]:
 
 @router.post("/login", openapi_extra=_json_body("application", "username", "password"))
 async def login(response: Response, context: ApiContext = Context) -> dict[str, Any]:
+    """Casdoor's login. A user with MFA on gets ``NextMfa`` and the factors they may use, and this
+    browser a cookie naming the sign-in; the page then posts again with ``passcode`` (and ``mfaType``)
+    or ``recoveryCode``, and only then is anyone signed in or anything issued."""
     accounts = Accounts(context)
-    login_type, found = await accounts.login(await json_object(context.request))
+    body = await json_object(context.request)
+    second_factor = SecondFactor(context)
+    if second_factor_given(body):
+        user, application = await second_factor.complete(context.request.cookies.get(MFA_COOKIE, ""), body)
+        response.delete_cookie(MFA_COOKIE, path="/")
+        return await signed_in(accounts, login_type_of(body), user, application, response)
+    login_type, found = await accounts.login(body)
+    gate = await second_factor.gate(found["user"], found["application"])
+    if gate.next_mfa:
+        with_mfa_cookie(response, gate.token, context.settings)
+        return ok(NEXT_MFA, list(gate.props))
+    if gate.setup_required:
+        # As Casdoor: signed in, so as to set the factor up; no code or token until it is.
+        await signed_in(accounts, "login", found["user"], found["application"], response)
+        return ok(REQUIRED_MFA)
     return await signed_in(accounts, login_type, found["user"], found["application"], response)
 
 
@@ -101,6 +120,8 @@ async def sso_logout(response: Response, context: ApiContext = Context) -> dict[
 @router.get("/get-account")
 async def get_account(context: ApiContext = Context) -> dict[str, Any]:
     user, organization = await Accounts(context).account()
+    # As Casdoor: the account shows its factors (masked: whether each is on and preferred, no secret).
+    user["multiFactorAuths"] = all_props(await SecondFactor(context).factors_of(user))
     return ok(user, organization, sub=user.get("id", ""), name=user["name"])
 
 

@@ -52,6 +52,14 @@ async def hashed_password(context: ApiContext, password: str) -> str:
     return await context.services.passwords.hash(password)
 
 
+def login_type_of(body: dict[str, Any]) -> str:
+    """What a sign-in answers with (Casdoor's ``type``): a session, a code or a token."""
+    login_type = _text(body, "type") or "login"
+    if login_type not in ("login", "code", "token"):
+        raise BadRequest("invalid field type: must be 'login', 'code' or 'token'")
+    return login_type
+
+
 # ---- what adding or updating a user implies (declared with the kind in identity/registry.py) -------
 
 async def prepare_new_user(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -171,9 +179,7 @@ class Accounts:
         return await self.context.services.passwords.verify(password_hash, password)
 
     async def login(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        login_type = _text(body, "type") or "login"
-        if login_type not in ("login", "code", "token"):
-            raise BadRequest("invalid field type: must be 'login', 'code' or 'token'")
+        login_type = login_type_of(body)
         application = await self.application(_text(body, "application") or "app-built-in")
         organization = _text(body, "organization") or application.get("organization", "")
         if organization != application.get("organization"):

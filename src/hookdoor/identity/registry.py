@@ -138,7 +138,8 @@ def _members(*kinds: str) -> tuple[Reference, ...]:
 # A user editing their own account changes none of these: who they are, what they may do, and the
 # verified identifiers relying parties trust (email_verified), as in Casdoor.
 USER_AUTHORITY = Authority(
-    issued=("id", "accessKey", "accessSecret", "isGlobalAdmin", "roles", "permissions", "applicationScopes"),
+    issued=("id", "accessKey", "accessSecret", "isGlobalAdmin", "roles", "permissions", "applicationScopes",
+            "preferredMfaType"),
     references=(Reference("groups", "group", many=True), Reference("signupApplication", "application",
                                                                    form="global-name")),
     guarded=("owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "groups",
@@ -173,6 +174,8 @@ KINDS: tuple[ResourceKind, ...] = (
             references=(Reference("defaultApplication", "application", form="global-name"),),
             guarded=("passwordType", "enableSoftDeletion", "mfaItems", "dcrPolicy"),
         ),
+        on_add="hookdoor.mfa.service:check_organization_mfa_items",
+        on_update="hookdoor.mfa.service:check_organization_mfa_items",
     ),
     _kind("group", "groups", schemas.Group, readable_by_members=True, uploadable=True, authority=Authority(
         references=(Reference("parentId", "group", form="name"), Reference("users", "user", many=True)),

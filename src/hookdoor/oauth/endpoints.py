@@ -29,6 +29,7 @@ from hookdoor.identity.accounts import APPLICATIONS, USERS, Accounts
 from hookdoor.identity.principal import Principal
 from hookdoor.identity.registry import BUILT_IN_ORG
 from hookdoor.identity.repository import ObjectRepository
+from hookdoor.mfa.service import SETUP_FIRST, password_grant_problem, require_sign_in_complete, setup_pending
 from hookdoor.oauth import device, registration
 from hookdoor.oauth.repository import purge_retired_tokens
 from hookdoor.oauth.service import (
@@ -118,6 +119,9 @@ async def authorize(request: Request) -> Response:
         if auth.prompt == "none":
             return _back_to_client(auth, "login_required", "the user is not signed in")
         return _sign_in_first(request, auth)
+    async with viewing(request, login=False) as context:
+        if await setup_pending(context.db, context.principal.user or {}):
+            return _back_to_client(auth, "interaction_required", SETUP_FIRST)
     async with unit_of_work(request, "login") as context:
         answer = await authorization_answer(context, auth)
     return RedirectResponse(redirect_to_client(auth, **answer), status_code=303)
@@ -170,6 +174,7 @@ async def authorization_answer(context: ApiContext, auth: AuthorizationRequest) 
     """What the authorization endpoint sends the signed-in user's browser back with: a code, tokens
     (the implicit grant: an access token, no refresh token), or both (OIDC's hybrid flow)."""
     types = auth.response_types
+    await require_sign_in_complete(context.db, context.principal.user or {})
     code = await issue_code_for(context, auth) if "code" in types else ""
     answer = {"code": code} if code else {}
     if types & {"token", "id_token"}:
@@ -190,6 +195,7 @@ async def issue_code_for(context: ApiContext, auth: AuthorizationRequest) -> str
     principal = context.principal
     user = principal.user or {}
     context.action.concerns(subject=USERS.mask(user, may_manage=False))
+    await require_sign_in_complete(context.db, user)
     started = await credentials.session_started_at(context.db, principal.session_token_hash)
     grant = credentials.CodeGrant(scope=auth.scope, nonce=auth.nonce, code_challenge=auth.code_challenge,
                                   redirect_uri=auth.redirect_uri, auth_time=started)
@@ -277,6 +283,8 @@ async def _grantee(context: ApiContext, grant: str, form: dict[str, str], client
             )
         except HookdoorError as exc:
             raise OAuthError("invalid_grant", exc.message) from None
+        if problem := await password_grant_problem(context.db, stored.data):
+            raise OAuthError("invalid_grant", problem)
         return Grantee(stored.data["owner"], stored.data["name"])
     if grant == "authorization_code":
         return await _exchange_code(context, client, form)
@@ -553,6 +561,8 @@ async def device_decision(request: Request) -> Response:
         user = principal.user or {}
         context.action.concerns(subject=USERS.mask(user, may_manage=False))
         approve = form.get("decision") == "approve"
+        if approve:
+            await require_sign_in_complete(context.db, user)
         await device.decide(context.db, record, user, approve)
     return render(request, "device.html", record=None, application=None, user_code="",
                   done="approved" if approve else "denied")

@@ -1,15 +1,15 @@
 """messaging and verification: message_sends (send limits), verification_codes, captchas
 
-Revision ID: 0009_messaging
-Revises: 0008
+Revision ID: 0010_messaging
+Revises: 0009
 Create Date: 2026-12-02 01:00:00.000000
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0009_messaging'
-down_revision = '0008'
+revision = '0010_messaging'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
