@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=20, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1, le=MAX_DAYS * 86400)
 
+    # Providers that send (messaging/) and verification codes (verification/).
+    send_limit_per_destination: int = Field(default=10, ge=1, description="Messages per hour to one address or number.")
+    send_limit_per_caller: int = Field(default=200, ge=1, description="Messages per hour sent by one caller.")
+    verification_code_seconds: int = Field(default=600, ge=1, le=86400, description="How long a code is good.")
+    verification_code_tries: int = Field(default=5, ge=1, le=100, description="Wrong tries before a code is spent.")
+
     run_worker: bool = True
     worker_process: bool | None = Field(
         default=None,

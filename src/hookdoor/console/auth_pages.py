@@ -32,6 +32,7 @@ from hookdoor.identity.credentials import SESSION_COOKIE, secrets_equal, with_se
 from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
 from hookdoor.mfa.service import MFA_COOKIE, SecondFactor, SecondFactorRefused, with_mfa_cookie
+from hookdoor.verification.service import sign_in_captcha
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 FORM_COOKIE = "hookdoor_form_csrf"
@@ -92,10 +93,11 @@ async def login_form(request: Request, values: dict[str, str], error: HookdoorEr
         values = {**values, "organization": values.get("organization") or (application or {}).get("organization")
                   or BUILT_IN_ORG}
         providers = await sign_in_buttons(context.db, application) if application else []
+        captcha = await sign_in_captcha(context, application, failed_before=error is not None) if application else None
         token = _form_token(request)
         response = render(request, "login.html", error.status_code if error else 200,
                           form_targets=client_after(values.get("next") or ""), form_token=token, values=values,
-                          error=error.message if error else None, providers=providers)
+                          error=error.message if error else None, providers=providers, captcha=captcha)
     return _with_form_cookie(request, response, token)
 
 
@@ -123,6 +125,8 @@ async def login(request: Request) -> Response:
         "type": "login", "organization": _text(form, "organization", BUILT_IN_ORG),
         "application": _text(form, "application", BUILT_IN_APP),
         "username": _text(form, "username"), "password": form.get("password") or "",
+        # The captcha, where the application asks for one: its type, the answer and the captcha's id.
+        **{name: _text(form, name) for name in ("captchaType", "captchaToken", "clientSecret") if _text(form, name)},
     }
     after = safe_next(_text(form, "next"))
     try:
@@ -132,7 +136,7 @@ async def login(request: Request) -> Response:
             gate = await SecondFactor(context).gate(found["user"], found["application"])
             session = None if gate.next_mfa else await accounts.open_session(found["user"], found["application"])
     except HookdoorError as exc:
-        values = {**body, "password": "", "next": after}
+        values = {**body, "password": "", "captchaToken": "", "next": after}
         return await login_form(request, values, exc)
     if gate.next_mfa:
         # The password was right; the second factor is asked on a page of its own, for this browser.

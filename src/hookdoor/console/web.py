@@ -60,6 +60,7 @@ NOTICES = {
     "mfa-required": "Your organization requires two-step sign-in: set up an authenticator app to continue.",
     "passkey-added": "Passkey registered.",
     "passkey-removed": "Passkey removed.",
+    "test-sent": "A test message was sent through this provider.",
 }
 
 

@@ -349,3 +349,53 @@ webauthn_ceremonies = Table(
     Column("challenge", String(200), nullable=False),  # base64url
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
+
+# ---- providers that send, verification codes, captchas (messaging/, verification/) ------------------
+
+# One row per message sent through a provider (a verification code, send-email, send-sms...), for the
+# limits per destination and per caller, shared by every server process. Rows older than the window
+# no longer matter and are removed as new ones are written.
+message_sends = Table(
+    "message_sends",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("destination", String(320), nullable=False),  # "email:<address>", "sms:<number>", "notification:<provider>"
+    Column("caller", String(320), nullable=False),  # the principal's ref, or "ip:<address>" for anonymous callers
+    Column("sent_at", Float, nullable=False),  # Unix time: compared across processes
+)
+Index("ix_message_sends_destination", message_sends.c.destination, message_sends.c.sent_at)
+Index("ix_message_sends_caller", message_sends.c.caller, message_sends.c.sent_at)
+Index("ix_message_sends_sent_at", message_sends.c.sent_at)
+
+# Verification codes sent (Casdoor's verification records): the code only as an HMAC under the
+# server's key, good until expires_at for max tries; verify-code marks it verified, and a flow that
+# needs a code verified earlier (set-password in the forget flow) spends it.
+verification_codes = Table(
+    "verification_codes",
+    metadata,
+    Column("id", String(32), primary_key=True),  # Casdoor's record name
+    Column("organization", String(100), nullable=False, index=True),
+    Column("application", String(100), nullable=False),
+    Column("purpose", String(20), nullable=False),  # signup, login, reset, forget, mfaSetup, mfaAuth
+    Column("type", String(10), nullable=False),  # Casdoor's record type: the provider's category, Email or SMS
+    Column("receiver", String(320), nullable=False),
+    Column("user_id", String(201), nullable=False),  # owner/name, "" before sign-up
+    Column("provider", String(201), nullable=False),
+    Column("remote_addr", String(100), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("wrong_tries", Integer, nullable=False),
+    Column("verified", Boolean, nullable=False),
+    Column("used", Boolean, nullable=False),
+)
+Index("ix_verification_codes_receiver", verification_codes.c.receiver, verification_codes.c.created_at)
+
+# Image captchas handed out by get-captcha: the answer only as a hash, good once, for a few minutes.
+captchas = Table(
+    "captchas",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("answer_hash", String(64), nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)

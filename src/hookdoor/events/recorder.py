@@ -44,6 +44,8 @@ CREDENTIAL_PARAMS = frozenset(
         "signature", "authenticatordata", "attestationobject", "clientdatajson", "faceidimage",
         # a webhook's signing secrets, and its custom headers (their values are API keys and the like)
         "signingsecret", "previoussigningsecret", "headers",
+        # a sending provider's custom headers (API keys); an answered captcha; a code's own hash
+        "httpheaders", "captchacode", "captchaanswer", "codehash",
         # the key that reads /api/metrics
         "metricskey",
     }

@@ -131,6 +131,9 @@ async def set_password(context: ApiContext = Context) -> dict[str, Any]:
     owner, name = form.get("userOwner", ""), form.get("userName", "")
     if not owner or not name:
         raise BadRequest("invalid field userOwner/userName: both are required")
+    if form.get("code") and not context.principal.authenticated:
+        await Accounts(context).set_password_with_code(owner, name, form["code"], form.get("newPassword", ""))
+        return ok()
     await Accounts(context).set_password(owner, name, form.get("oldPassword", ""), form.get("newPassword", ""))
     return ok()
 

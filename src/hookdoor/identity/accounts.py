@@ -122,7 +122,11 @@ class Accounts:
         if await self.users.exists(organization, username):
             raise Conflict(f"user {organization}/{username} already exists")
         password_hash = await hashed_password(self.context, _text(body, "password", required=True))
+        from hookdoor.verification.service import Verifications
+        verified = await Verifications(self.context).spend_signup_codes(application, body)
         user = self._new_user(body, organization, username, email, application["name"])
+        if verified.get("email"):
+            user["emailVerified"] = True
         await self.users.insert(user, {"password_hash": password_hash})
         self._note_subject(user)
         self.context.action.concerns(obj=USERS.mask(user, may_manage=False))
@@ -182,9 +186,38 @@ class Accounts:
             raise BadRequest(f"application {application['name']!r} does not belong to organization {organization!r}")
         if application.get("enablePassword") is False:
             raise Forbidden(f"application {application['name']!r} does not allow password sign-in")
-        username = _text(body, "username", required=True, max_length=100)
+        username = _text(body, "username", required=True, max_length=320)
+        code = _text(body, "code", max_length=20)
+        if code and not _text(body, "password"):
+            stored = await self._sign_in_with_code(application, organization, username, code)
+            return login_type, {"user": stored.data, "application": application}
+        await self._captcha_where_required(application, body, organization, username)
+        if len(username) > 100:
+            raise BadRequest("invalid field username: longer than 100 characters")
         stored = await self.authenticate(organization, username, _text(body, "password", required=True))
         return login_type, {"user": stored.data, "application": application}
+
+    async def _sign_in_with_code(self, application: dict[str, Any], organization: str, username: str,
+                                 code: str) -> StoredObject:
+        """Casdoor's sign-in with a verification code (sent by send-verification-code, method login)."""
+        from hookdoor.verification.service import Verifications, code_sign_in_allowed
+        if not code_sign_in_allowed(application):
+            raise Forbidden(f"application {application['name']!r} does not allow sign-in with a verification code")
+        self.context.action.concerns(subject={"owner": organization, "name": username})
+        stored = await Verifications(self.context).sign_in_with_code(organization, username, code)
+        self._note_subject(stored.data)
+        return stored
+
+    async def _captcha_where_required(self, application: dict[str, Any], body: dict[str, Any], organization: str,
+                                      username: str) -> None:
+        """A captcha answer, where the application's captcha rule asks for one (Always; Dynamic once
+        the account has failed to sign in)."""
+        from hookdoor.identity.throttle import account_key
+        from hookdoor.verification.schemas import CaptchaAnswer
+        from hookdoor.verification.service import Captcha
+        failed = await self.context.services.throttle.has_failures(self.context.db,
+                                                                   account_key(f"{organization}/{username}"))
+        await Captcha(self.context).require_if_asked(application, CaptchaAnswer.of(body), failed_before=failed)
 
     async def open_session(self, user: dict[str, Any], application: dict[str, Any]) -> credentials.NewSession:
         return await credentials.open_session(self.context.db, user, application["name"], self.context.settings)
@@ -287,6 +320,18 @@ class Accounts:
         await self.users.replace(owner, name, user, {"password_hash": password_hash})
         # Other sign-ins of this user end; the caller's own session stays.
         await credentials.close_all_sessions(self.context.db, owner, name, keep=principal.session_token_hash)
+        await credentials.revoke_user_tokens(self.context.db, owner, name)
+
+    async def set_password_with_code(self, owner: str, name: str, code: str, new_password: str) -> None:
+        """The forgotten-password flow: a code sent (method forget) and passed by verify-code, then spent
+        here; no sign-in needed, and every sign-in of the user ends."""
+        from hookdoor.verification.service import Verifications
+        target = await self._target_user(owner, name)
+        await Verifications(self.context).spend_verified_code(target.data, code)
+        password_hash = await hashed_password(self.context, new_password)
+        user = {**target.data, "updatedTime": rfc3339(utcnow())}
+        await self.users.replace(owner, name, user, {"password_hash": password_hash})
+        await credentials.close_all_sessions(self.context.db, owner, name)
         await credentials.revoke_user_tokens(self.context.db, owner, name)
 
     async def check_password(self, owner: str, name: str, password: str) -> None:

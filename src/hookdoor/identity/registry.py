@@ -143,7 +143,7 @@ USER_AUTHORITY = Authority(
     references=(Reference("groups", "group", many=True), Reference("signupApplication", "application",
                                                                    form="global-name")),
     guarded=("owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "groups",
-             "signupApplication", "registerType", "email", "emailVerified", "phone",
+             "signupApplication", "registerType", "email", "emailVerified", "phone", "isVerified",
              "ldap"),  # an imported user's directory entry: where their password is checked
 )
 APPLICATION_AUTHORITY = Authority(
@@ -198,14 +198,15 @@ KINDS: tuple[ResourceKind, ...] = (
         organization_of=_org_from_field, globally_owned=True, authority=APPLICATION_AUTHORITY,
         readable_by_members=True, on_add="hookdoor.identity.credentials:prepare_new_application",
     ),
-    _kind("provider", "providers", schemas.Provider, secret_fields=("clientSecret", "clientSecret2"),
+    _kind("provider", "providers", schemas.Provider, secret_fields=("clientSecret", "clientSecret2", "httpHeaders"),
           listed_globally=True,
           authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port", "customAuthUrl",
                                        "customTokenUrl", "customUserInfoUrl", "idP", "issuerUrl", "endpoint",
                                        "metadata")),
-          # SAML providers are checked by saml/, which hands every other provider to federation/.
-          on_add="hookdoor.saml.service:check_new_provider",
-          on_update="hookdoor.saml.service:check_updated_provider"),
+          # Providers that send are checked by messaging/, SAML providers by saml/, which hands every
+          # other provider to federation/.
+          on_add="hookdoor.messaging.service:check_new_provider",
+          on_update="hookdoor.messaging.service:check_updated_provider"),
     _kind("resource", "resources", on_change="hookdoor.uploads.service:resource_changed"),
     _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",), listed_globally=True,
           authority=Authority(guarded=("certificate", "privateKey")),

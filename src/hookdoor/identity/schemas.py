@@ -185,10 +185,23 @@ class Provider(CasdoorObject):
     # A provider of category SAML (saml/schemas.py): the IdP's signing certificate, entity id, SSO
     # URL, or its whole metadata.
     idP: str = ""
-    issuerUrl: str = ""
-    endpoint: str = ""
+    # endpoint and issuerUrl: below, shared with the providers that send.
     metadata: str = ""
     enableSignAuthnRequest: bool = False
+    # Providers that send (messaging/schemas.py): an SMTP server's account, From address and name
+    # (clientId2, clientSecret2) and TLS; an HTTP sender's URL, method, headers and templates.
+    clientId2: str = ""
+    clientSecret2: str = ""
+    sslMode: str = ""
+    disableSsl: bool = False
+    endpoint: str = Field(default="", max_length=2000)
+    receiver: str = Field(default="", max_length=2000)
+    method: str = ""
+    title: str = ""
+    content: str = Field(default="", max_length=20000)
+    templateCode: str = Field(default="", max_length=2000)
+    issuerUrl: str = Field(default="", max_length=2000)
+    httpHeaders: dict[str, str] | str | None = None
 
 
 class Cert(CasdoorObject):

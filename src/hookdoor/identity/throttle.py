@@ -71,6 +71,12 @@ class LoginThrottle:
                 raise TooManyRequests(f"too many failed sign-in attempts for {what}; try again in {wait} seconds", wait)
         return Standing(account_has_failures=any(key == keys[0] for key, _, _ in recent))
 
+    async def has_failures(self, db: AsyncSession, key: str) -> bool:
+        """Has ``key`` failed to sign in within the lock-out window (a Dynamic captcha's trigger)?"""
+        since = self.clock() - self.lockout_seconds
+        return bool(await db.scalar(select(func.count()).select_from(login_failures).where(
+            login_failures.c.key == key, login_failures.c.failed_at > since)))
+
     async def failed(self, db: AsyncSession, account: str, client_ip: str) -> None:
         """Count one failed sign-in against the account and the address (in ``db``'s transaction)."""
         now = self.clock()

@@ -1,0 +1,1 @@
+"""Verification codes sent by email or SMS, and the built-in image captcha."""
