@@ -583,11 +583,13 @@ def _note_client(context: ApiContext, application: dict[str, Any]) -> None:
                             organization=application.get("organization", ""))
 
 
-# The caller of these is whoever holds the registration's token, not an access token's holder.
-Registering = Depends(context_of("add-application", resolve_caller=False))
-Reading = Depends(context_of("get-application", resolve_caller=False))
-Updating = Depends(context_of("update-application", resolve_caller=False))
-Deleting = Depends(context_of("delete-application", resolve_caller=False))
+# The caller of these is whoever holds the registration's token, not an access token's holder. As
+# every unit of work, scope="function": it commits before the answer is sent, so that the client's next
+# call finds what this one did.
+Registering = Depends(context_of("add-application", resolve_caller=False), scope="function")
+Reading = Depends(context_of("get-application", resolve_caller=False), scope="function")
+Updating = Depends(context_of("update-application", resolve_caller=False), scope="function")
+Deleting = Depends(context_of("delete-application", resolve_caller=False), scope="function")
 
 
 @user_router.post("/oauth/register", status_code=201)
