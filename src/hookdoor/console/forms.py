@@ -162,8 +162,7 @@ CREATE_DEFAULTS: dict[str, Any] = {"isEnabled": True, "enablePassword": True, "e
 # and everything else (nested lists, objects, fields the model does not declare) as one JSON box.
 
 BASE_FIELDS = frozenset({"owner", "name", "createdTime", "updatedTime", "displayName"})
-# Settings > Webhooks (webhook_pages.py); LDAP servers, keyed by id, on Synchronization (sync_pages.py).
-OWN_PAGES = frozenset({"webhook", "ldap"})
+OWN_PAGES = frozenset({"webhook"})  # Settings > Webhooks (webhook_pages.py)
 EXTRA = "extraJson"
 LONG_TEXT = frozenset({"certificate", "description", "content", "text"})
 
@@ -192,7 +191,9 @@ def _label(name: str) -> str:
 def derived_fields(resource: ResourceKind) -> tuple[Field, ...]:
     owner = ORGANIZATION_OWNER if not resource.globally_owned else Field("owner", "Owner", required=True,
                                                                         locked_on_edit=True)
-    fields = [owner, NAME, DISPLAY_NAME]
+    key = NAME if resource.key_field == "name" else Field(
+        resource.key_field, _label(resource.key_field), locked_on_edit=True, help="Left empty, one is made.")
+    fields = [owner, key, DISPLAY_NAME]
     for name, info in resource.model.model_fields.items():
         if name in BASE_FIELDS or name in resource.hidden_fields or name in resource.secret_fields:
             continue

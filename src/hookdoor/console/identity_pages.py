@@ -81,6 +81,13 @@ def object_path(page: KindPage, owner: str, name: str) -> str:
     return f"/console/{page.kind.plural}/{segment(owner)}/{segment(name)}"
 
 
+def named(page: KindPage, obj: dict[str, Any]) -> dict[str, Any]:
+    """The object with its key as ``name`` for the pages' links and titles (an LDAP server is keyed
+    by its id, and has no name)."""
+    key = page.kind.key_field
+    return obj if key == "name" else {**obj, "name": obj.get(key, "")}
+
+
 # ---- list ---------------------------------------------------------------------------------------
 
 async def list_objects(request: Request, page: KindPage) -> Response:
@@ -105,7 +112,8 @@ async def list_objects(request: Request, page: KindPage) -> Response:
                                                                                                   managed=False)
         importable_into = await organization_names(context, managed=True) if page.kind.uploadable else []
         return render(
-            request, "objects/list.html", page=page, items=items, total=total or 0, number=number,
+            request, "objects/list.html", page=page, items=[named(page, i) for i in items], total=total or 0,
+            number=number,
             pages=max(1, -(-(total or 0) // PAGE_SIZE)), search=search, field=field,
             organization=organization, organizations=organizations, active=page.kind.plural,
             importable_into=importable_into,
@@ -151,7 +159,8 @@ async def _form_page(
         organization = (obj or {}).get("owner") if page.owner_is_organization else None
         organization = organization or values.get(page.organization_field or "") or context.principal.organization
         return render(
-            request, "objects/form.html", status_code=error.status_code if error else 200, page=page, obj=obj,
+            request, "objects/form.html", status_code=error.status_code if error else 200, page=page,
+            obj=named(page, obj) if obj else None,
             values=values, creating=obj is None, editable=editable, manager=manager, events=events,
             member_choices=await member_choices(context, page, str(organization)),
             organizations=await organization_names(context, managed=True),
@@ -182,7 +191,10 @@ async def add_object(request: Request, page: KindPage) -> Response:
         if not _refused_in_place(exc):
             raise
         return await _form_page(request, page, obj=None, values=posted_values(page, form), error=exc)
-    return redirect(object_path(page, body["owner"], body.get("name", "")), notice="created")
+    key = body.get(page.kind.key_field)
+    if not key:  # made by the server (an LDAP server's id): the list shows it
+        return redirect(f"/console/{page.kind.plural}", notice="created")
+    return redirect(object_path(page, body["owner"], key), notice="created")
 
 
 async def _stored(context: ApiContext, page: KindPage, owner: str, name: str) -> dict[str, Any]:
@@ -230,7 +242,7 @@ async def confirm_delete(request: Request, page: KindPage, owner: str, name: str
 async def delete_object(request: Request, page: KindPage, owner: str, name: str) -> Response:
     form = await read_form(request)
     async with acting(request, f"delete-{page.kind.singular}", form) as context:
-        if not await ObjectService(context, page.kind).delete({"owner": owner, "name": name}):
+        if not await ObjectService(context, page.kind).delete({"owner": owner, page.kind.key_field: name}):
             raise NotFound(f"{page.kind.singular} {owner}/{name} does not exist")
     return redirect(f"/console/{page.kind.plural}", notice="deleted")
 
