@@ -1,6 +1,6 @@
 """messaging and verification: message_sends (send limits), verification_codes, captchas
 
-Revision ID: 0010_messaging
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-02 01:00:00.000000
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-02 01:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0010_messaging'
+revision = '0010'
 down_revision = '0009'
 branch_labels = None
 depends_on = None
