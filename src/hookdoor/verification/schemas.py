@@ -32,7 +32,8 @@ def expired_message(minutes: int) -> str:
     return f"You should verify your code in {minutes} min!"
 
 
-def _field(form: Mapping[str, Any], name: str, max_length: int = 320) -> str:
+def text_field(form: Mapping[str, Any], name: str, max_length: int = 320) -> str:
+    """A text field of a form or body, stripped; not a string, or too long, is a clear error."""
     value = form.get(name, "")
     if value is None:
         return ""
@@ -51,8 +52,8 @@ class CaptchaAnswer:
 
     @classmethod
     def of(cls, form: Mapping[str, Any]) -> CaptchaAnswer:
-        return cls(_field(form, "captchaType") or NO_CAPTCHA, _field(form, "captchaToken", 100),
-                   _field(form, "clientSecret", 200))
+        return cls(text_field(form, "captchaType") or NO_CAPTCHA, text_field(form, "captchaToken", 100),
+                   text_field(form, "clientSecret", 200))
 
 
 @dataclass(frozen=True)
@@ -67,20 +68,20 @@ class VerificationForm:
 
     @classmethod
     def of(cls, form: Mapping[str, Any]) -> VerificationForm:
-        kind, dest = _field(form, "type"), _field(form, "dest")
+        kind, dest = text_field(form, "type"), text_field(form, "dest")
         if kind not in (EMAIL_TYPE, PHONE_TYPE):
             raise BadRequest("invalid field type: must be 'email' or 'phone'")
         if not dest:
             raise BadRequest("invalid field dest: the email address or phone number is required")
-        application_id = _field(form, "applicationId", 201)
+        application_id = text_field(form, "applicationId", 201)
         if "/" not in application_id:
             raise BadRequest("invalid field applicationId: must be 'admin/<application>'")
-        method = _field(form, "method") or SIGNUP
+        method = text_field(form, "method") or SIGNUP
         method = PURPOSE_ALIASES.get(method, method)
         if method not in PURPOSES:
             raise BadRequest(f"invalid field method: must be one of {', '.join(PURPOSES)}")
-        return cls(dest=dest, type=kind, country_code=_field(form, "countryCode", 10), application_id=application_id,
-                   method=method, check_user=_field(form, "checkUser", 100), captcha=CaptchaAnswer.of(form))
+        return cls(dest=dest, type=kind, country_code=text_field(form, "countryCode", 10),
+                   application_id=application_id, method=method, check_user=text_field(form, "checkUser", 100), captcha=CaptchaAnswer.of(form))
 
 
 def masked_email(email: str) -> str:

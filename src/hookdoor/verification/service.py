@@ -57,6 +57,7 @@ from hookdoor.verification.schemas import (
     masked_email,
     masked_phone,
     normal_receiver,
+    text_field,
     verification_record,
 )
 
@@ -243,12 +244,12 @@ class Verifications:
     async def verify_code(self, body: Mapping[str, Any]) -> None:
         """Casdoor's AuthForm: ``organization``, ``username`` (the address or number the code went to)
         and ``code``. The code is marked verified, for set-password to spend (the forget flow)."""
-        organization, dest = _text(body, "organization"), _text(body, "username")
-        code = _text(body, "code")
+        organization, dest = text_field(body, "organization"), text_field(body, "username")
+        code = text_field(body, "code")
         if not organization or not dest:
             raise BadRequest("invalid field organization/username: both are required")
         kind_ = EMAIL_TYPE if "@" in dest else PHONE_TYPE
-        receiver = normal_receiver(kind_, dest, _text(body, "countryCode"))
+        receiver = normal_receiver(kind_, dest, text_field(body, "countryCode"))
         found = await self._user_by_receiver(organization, kind_, receiver, dest)
         if found is None:
             raise NotFound(f"The user: {organization}/{dest} doesn't exist")
@@ -259,12 +260,12 @@ class Verifications:
         principal = self.context.require_login()
         if principal.kind != "user" or principal.user is None:
             raise Forbidden("this operation needs a signed-in user, not an application")
-        kind_, dest, code = _text(form, "type"), _text(form, "dest"), _text(form, "code")
+        kind_, dest, code = text_field(form, "type"), text_field(form, "dest"), text_field(form, "code")
         if kind_ not in (EMAIL_TYPE, PHONE_TYPE) or not dest or not code:
             raise BadRequest("Missing parameter: type (email or phone), dest and code are required")
         user = principal.user
         self.context.action.concerns(subject=USERS.mask(user, may_manage=False))
-        receiver = normal_receiver(kind_, dest, _text(form, "countryCode") or str(user.get("countryCode") or ""))
+        receiver = normal_receiver(kind_, dest, text_field(form, "countryCode") or str(user.get("countryCode") or ""))
         field = "email" if kind_ == EMAIL_TYPE else "phone"
         if await self.users.held_by_another(field, receiver, user["owner"], user["name"]):
             raise Conflict(f"{'Email' if kind_ == EMAIL_TYPE else 'Phone'} already exists")
@@ -333,12 +334,12 @@ class Verifications:
         signup item asks for verification; what they verified."""
         verified: dict[str, bool] = {}
         for field, code_field, kind_ in (("email", "emailCode", EMAIL_TYPE), ("phone", "phoneCode", PHONE_TYPE)):
-            dest, code = _text(body, field), _text(body, code_field)
+            dest, code = text_field(body, field), text_field(body, code_field)
             if _signup_requires_code(application, field) and not (dest and code):
                 raise BadRequest(f"invalid field {code_field}: a verified {field} is required to sign up "
                                  "(send-verification-code, method signup)")
             if dest and code:
-                await self.codes.check(normal_receiver(kind_, dest, _text(body, "countryCode")), code, spend=True)
+                await self.codes.check(normal_receiver(kind_, dest, text_field(body, "countryCode")), code, spend=True)
                 verified[field] = True
         return verified
 
@@ -353,17 +354,6 @@ class Verifications:
                     await self.codes.check(receiver, code, spend=True, verified_only=True)
                     return
         raise BadRequest("invalid field code: verify the code sent to your email or phone first (verify-code)")
-
-
-def _text(body: Mapping[str, Any], name: str, max_length: int = 320) -> str:
-    value = body.get(name, "")
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(f"invalid field {name}: must be a string")
-    if len(value) > max_length:
-        raise BadRequest(f"invalid field {name}: longer than {max_length} characters")
-    return value.strip()
 
 
 def code_sign_in_allowed(application: Mapping[str, Any]) -> bool:
