@@ -81,7 +81,8 @@ class VerificationForm:
         if method not in PURPOSES:
             raise BadRequest(f"invalid field method: must be one of {', '.join(PURPOSES)}")
         return cls(dest=dest, type=kind, country_code=text_field(form, "countryCode", 10),
-                   application_id=application_id, method=method, check_user=text_field(form, "checkUser", 100), captcha=CaptchaAnswer.of(form))
+                   application_id=application_id, method=method, check_user=text_field(form, "checkUser", 100),
+                   captcha=CaptchaAnswer.of(form))
 
 
 def masked_email(email: str) -> str:
