@@ -25,8 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import uvloop
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import delivery as common  # noqa: E402
 import oauth as loops  # noqa: E402  (the closed loop)
@@ -186,17 +184,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
-    parser.add_argument("--output", type=Path, default=None, help="where to write the report")
-    args = parser.parse_args()
-    if args.output is None and args.seconds >= 10:
-        args.output = common.ROOT / "docs" / "benchmarks-authz.md"
-    result = uvloop.run(run(args))
-    text = report(result, args)
-    print(text)
-    if args.output:
-        args.output.write_text(text)
+    loops.run_and_report(loops.phased_arguments(__doc__.splitlines()[0]).parse_args(), run, report,
+                         "benchmarks-authz.md")
 
 
 if __name__ == "__main__":

@@ -175,19 +175,28 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def phased_arguments(description: str) -> argparse.ArgumentParser:
+    """The options every closed-loop benchmark takes: how long each phase lasts, where the report goes."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
-    parser.add_argument("--codes", type=int, default=3000, help="authorization codes made for the exchange phase")
     parser.add_argument("--output", type=Path, default=None, help="where to write the report")
-    args = parser.parse_args()
+    return parser
+
+
+def run_and_report(args: argparse.Namespace, run: Any, report: Any, document: str) -> None:
+    """Run, print the report, and write it to docs/``document`` for a full-length run (or --output)."""
     if args.output is None and args.seconds >= 10:
-        args.output = common.ROOT / "docs" / "benchmarks-oauth.md"
-    result = uvloop.run(run(args))
-    text = report(result, args)
+        args.output = common.ROOT / "docs" / document
+    text = report(uvloop.run(run(args)), args)
     print(text)
     if args.output:
         args.output.write_text(text)
+
+
+def main() -> None:
+    parser = phased_arguments(__doc__.splitlines()[0])
+    parser.add_argument("--codes", type=int, default=3000, help="authorization codes made for the exchange phase")
+    run_and_report(parser.parse_args(), run, report, "benchmarks-oauth.md")
 
 
 if __name__ == "__main__":
