@@ -139,7 +139,7 @@ def _members(*kinds: str) -> tuple[Reference, ...]:
 # verified identifiers relying parties trust (email_verified), as in Casdoor.
 USER_AUTHORITY = Authority(
     issued=("id", "accessKey", "accessSecret", "isGlobalAdmin", "roles", "permissions", "applicationScopes",
-            "preferredMfaType"),
+            "preferredMfaType", "mfaEmailEnabled", "mfaPhoneEnabled"),  # MFA: mirrors of mfa_factors
     references=(Reference("groups", "group", many=True), Reference("signupApplication", "application",
                                                                    form="global-name")),
     guarded=("owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "groups",
