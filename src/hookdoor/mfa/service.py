@@ -469,6 +469,17 @@ async def awaited_sign_in(context: Any, token: str) -> tuple[Challenge, dict[str
     return challenge, user
 
 
+async def awaited_factors(context: Any, token: str) -> tuple[str, list[dict[str, Any]]]:
+    """The application of the sign-in this token names and the factors it may finish with (the
+    second-factor page's choices); nothing once that sign-in has ended."""
+    try:
+        challenge, user = await awaited_sign_in(context, token)
+    except HookdoorError:
+        return "", []
+    factors = await MfaRepository(context.db).factors(challenge.user_id)
+    return challenge.application, [p for p in all_props(factors, user=user) if p["enabled"]]
+
+
 async def user_awaiting_second_factor(context: Any, verification_type: str) -> dict[str, Any]:
     """For send-verification-code's method mfaAuth: the user whose sign-in this browser began, if that
     user has an email (``verification_type`` email) or SMS (phone) factor to send a code for."""
