@@ -48,6 +48,11 @@ class ResourceKind:
     hidden_fields: tuple[str, ...] = ()
     # JSON fields mirrored into indexed columns, for lookups by something other than owner/name.
     lookup_columns: tuple[str, ...] = ()
+    # Lookup fields that find one object (the caller, by clientId or accessKey; a user by id): no two
+    # objects may share a value, or which one authenticates would depend on the database's row order.
+    unique_fields: tuple[str, ...] = ()
+    # Built-in objects (owned by "admin") that the server itself relies on: never renamed or deleted.
+    built_in: tuple[str, ...] = ()
     # Which organization an object belongs to, for authorization and event routing.
     organization_of: Callable[[Mapping[str, Any]], str] = _org_from_owner
     # Objects owned by "admin" rather than by an organization (Casdoor: organizations, applications).
@@ -185,7 +190,7 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind(
         "organization", "organizations", schemas.Organization,
         organization_of=_org_is_name, globally_owned=True, global_admin_only=True,
-        is_organization=True, readable_by_members=True,
+        is_organization=True, readable_by_members=True, built_in=(BUILT_IN_ORG,),
         authority=Authority(
             references=(Reference("defaultApplication", "application", form="global-name"),),
             guarded=("passwordType", "enableSoftDeletion", "mfaItems", "dcrPolicy"),
@@ -201,7 +206,7 @@ KINDS: tuple[ResourceKind, ...] = (
         "user", "users", schemas.User,
         secret_fields=("accessSecret", "totpSecret", "recoveryCodes"),
         hidden_fields=("password", "passwordSalt"),
-        lookup_columns=("id", "email", "phone", "accessKey"),
+        lookup_columns=("id", "email", "phone", "accessKey"), unique_fields=("id", "accessKey"),
         authority=USER_AUTHORITY, is_account=True, listed_globally=True, uploadable=True,
         on_add="hookdoor.identity.accounts:prepare_new_user",
         on_update="hookdoor.identity.accounts:prepare_updated_user",
@@ -211,6 +216,7 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind(
         "application", "applications", schemas.Application,
         secret_fields=("clientSecret",), hidden_fields=("registrationAccessTokenHash",), lookup_columns=("clientId",),
+        unique_fields=("clientId",), built_in=("app-built-in",),
         organization_of=_org_from_field, globally_owned=True, authority=APPLICATION_AUTHORITY,
         readable_by_members=True, on_add="hookdoor.identity.credentials:prepare_new_application",
     ),

@@ -18,15 +18,11 @@ from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.errors import BadRequest, Conflict, Forbidden, NotFound
 from hookdoor.events.recorder import record
 from hookdoor.identity.principal import Principal
-from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, ResourceKind, kind
+from hookdoor.identity.registry import GLOBAL_OWNER, ResourceKind, kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
 
 # Objects whose loss would lock everyone out.
-PROTECTED = {("organization", GLOBAL_OWNER, BUILT_IN_ORG), ("application", GLOBAL_OWNER, "app-built-in")}
 MASKED = "***"
-# Fields that find one object: the caller, by clientId or accessKey, or a user by id. Were two
-# objects to share a value, which one authenticates would depend on the database's row order.
-UNIQUE_FIELDS: dict[str, tuple[str, ...]] = {"application": ("clientId",), "user": ("id", "accessKey")}
 LOOKUP_LENGTH = 255  # the indexed lookup columns hold this many characters
 
 
@@ -209,7 +205,7 @@ class ObjectService:
         return changed
 
     async def _refuse_duplicates(self, data: dict[str, Any], key: tuple[str, str]) -> None:
-        for field in UNIQUE_FIELDS.get(self.kind.singular, ()):
+        for field in self.kind.unique_fields:
             value = str(data.get(field) or "")
             if not value:
                 continue
@@ -226,7 +222,7 @@ class ObjectService:
             raise Forbidden("change your own password with set-password, which asks for the old one")
 
     def _refuse_protected(self, owner: str, name: str, verb: str) -> None:
-        if (self.kind.singular, owner, name) in PROTECTED:
+        if owner == GLOBAL_OWNER and name in self.kind.built_in:
             raise Forbidden(f"{self.kind.singular} {owner}/{name} is built in and cannot be {verb}d")
 
     async def delete(self, body: dict[str, Any]) -> bool:
