@@ -36,6 +36,7 @@ from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticat
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ListQuery
 from hookdoor.identity.service import ObjectService
+from hookdoor.invitations.service import Invitations
 from hookdoor.uploads.service import ImportService, UploadRefused
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -156,12 +157,16 @@ async def _form_page(
         events = []
         if obj is not None and page.kind.singular == "user":
             events = await events_of_user(context.db, f"{obj['owner']}/{obj['name']}")
+        signup_link = ""
+        if obj is not None and page.kind.singular == "invitation" and manager:
+            signup_link = await Invitations(context).console_link(obj)
         organization = (obj or {}).get("owner") if page.owner_is_organization else None
         organization = organization or values.get(page.organization_field or "") or context.principal.organization
         return render(
             request, "objects/form.html", status_code=error.status_code if error else 200, page=page,
             obj=named(page, obj) if obj else None,
             values=values, creating=obj is None, editable=editable, manager=manager, events=events,
+            signup_link=signup_link,
             member_choices=await member_choices(context, page, str(organization)),
             organizations=await organization_names(context, managed=True),
             error=error.message if error else None, error_field=field_of(error.message) if error else None,
