@@ -79,14 +79,14 @@ class AuthorityGuard:
 
     async def check_update(self, current: dict[str, Any], data: dict[str, Any]) -> None:
         self.require_write(current, "update")
+        filed_by = self.kind.filed_by
+        if filed_by and not same_value(current.get(filed_by), data.get(filed_by)):
+            raise Forbidden(f"field {filed_by} names who filed the {self.kind.singular}, and cannot be changed")
         self._require_owner_form(data)
         self.require_write(data, "update")
         for field in self.authority.issued:
             if not same_value(current.get(field), data.get(field)):
                 raise Forbidden(self._issued_message(field))
-        filed_by = self.kind.filed_by
-        if filed_by and not same_value(current.get(filed_by), data.get(filed_by)):
-            raise Forbidden(f"field {filed_by} names who filed the {self.kind.singular}, and cannot be changed")
         if not self.manages(current):
             self._refuse_guarded_changes(current, data)
         await self._check_references(data, before=current)
