@@ -167,7 +167,8 @@ class ObjectService:
         if not self.kind.filed_by:
             return body
         if self.principal.kind != "user":
-            raise Forbidden(f"a {self.kind.singular} is filed by a signed-in user, not an application")
+            raise Forbidden(f"{self.kind.plural} are filed by signed-in users, not by applications; only "
+                            "administrators of the organization manage them once filed")
         return {**body, self.kind.filed_by: self.principal.ref}
 
     async def _current(self, owner: str, name: str) -> dict[str, Any] | None:
