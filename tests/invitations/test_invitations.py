@@ -197,3 +197,30 @@ def test_the_count_and_reach_are_the_servers(server: ServerProcess, admin: Api) 
     assert signup(Api(server.url), tenant, invitation["code"], username=username).status_code == 200
     user = admin.get("get-user", id=f"{tenant.organization}/{username}")["data"]
     assert user["groups"] == [f"{tenant.organization}/{own}"]
+
+
+def test_the_console_sends_and_offers_the_link(server: ServerProcess, admin: Api, smtp: SmtpSink) -> None:
+    from tests.console.browser import ConsoleClient
+    from tests.support import ADMIN_PASSWORD
+
+    tenant = signup_tenant(admin)
+    provider = email_provider(admin, tenant.organization, smtp)
+    use_providers(admin, tenant.application, {"name": provider, "rule": "All"})
+    invitation = add_invitation(admin, tenant)
+    console = ConsoleClient(server.url)
+    console.login("admin", ADMIN_PASSWORD)
+    page = f"/console/invitations/{tenant.organization}/{invitation['name']}"
+    shown = console.get(page)
+    link = f"/signup/{tenant.application}?invitationCode={invitation['code']}"
+    assert shown.status_code == 200 and html.escape(link) in shown.text and 'data-copy="signup-link"' in shown.text
+    listed = console.get(f"/console/invitations?organization={tenant.organization}")
+    assert listed.status_code == 200 and html.escape(link) in listed.text and "Copy link" in listed.text
+    address = f"{unique('console-guest')}@example.com"
+    answer = console.submit(f"{page}/send", {"receivers": address})
+    assert answer.status_code == 303 and "invitation-sent" in answer.headers["location"], answer.headers
+    [mail] = smtp.wait_for(address)
+    assert link in mail.text
+    refused = console.submit(f"{page}/send", {"receivers": "not-an-address"})
+    assert "sendError" in refused.headers["location"]
+    forged = console.post(f"{page}/send", {"receivers": f"x{address}"})
+    assert forged.status_code in (303, 403) and not smtp.to(f"x{address}")

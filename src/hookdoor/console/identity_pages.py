@@ -112,13 +112,23 @@ async def list_objects(request: Request, page: KindPage) -> Response:
         organizations = [] if page.kind.singular == "organization" else await organization_names(context,
                                                                                                   managed=False)
         importable_into = await organization_names(context, managed=True) if page.kind.uploadable else []
+        links = await _signup_links(context, page, items)
         return render(
             request, "objects/list.html", page=page, items=[named(page, i) for i in items], total=total or 0,
             number=number,
             pages=max(1, -(-(total or 0) // PAGE_SIZE)), search=search, field=field,
             organization=organization, organizations=organizations, active=page.kind.plural,
-            importable_into=importable_into,
+            importable_into=importable_into, signup_links=links,
         )
+
+
+async def _signup_links(context: ApiContext, page: KindPage, items: list[dict[str, Any]]) -> dict[str, str]:
+    """Invitations' sign-up links, for the list's "Copy link" (those the caller administers)."""
+    if page.kind.singular != "invitation":
+        return {}
+    invitations = Invitations(context)
+    return {f"{i['owner']}/{i['name']}": await invitations.console_link(i) for i in items
+            if context.principal.manages(i["owner"])}
 
 
 # ---- import from .xlsx --------------------------------------------------------------------------
