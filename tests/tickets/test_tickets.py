@@ -122,5 +122,6 @@ def test_the_console_shows_the_thread_and_adds_to_it(server: ServerProcess, admi
     assert answer.status_code == 303 and "message-added" in answer.headers["location"], answer.text[:300]
     shown = console.get(page)
     assert shown.status_code == 200 and "Sent from the console" in shown.text and 'id="ticket-thread"' in shown.text
+    assert "but not change it" not in shown.text  # the reporter edits (and closes) their ticket here
     forged = console.post(f"{page}/messages", {"text": "no token"})
     assert forged.status_code in (303, 403) and "no token" not in console.get(page).text

@@ -76,7 +76,7 @@ class ObjectService:
         return self.kind.mask(obj, may_manage=self.may_manage(obj))
 
     def may_manage(self, obj: dict[str, Any]) -> bool:
-        return self.guard.manages(obj) or self.guard.is_own_account(obj)
+        return self.guard.manages(obj) or self.guard.is_own_account(obj) or self.guard.is_filer(obj)
 
     async def list(self, query: ListQuery) -> tuple[list[dict[str, Any]], int | None]:
         organization = self._readable_organization()
