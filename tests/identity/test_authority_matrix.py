@@ -114,8 +114,6 @@ def _base_body(resource: ResourceKind, organization: str) -> dict[str, Any]:
         body.update(owner=organization, url="http://127.0.0.1:9/matrix", isEnabled=False, events=["login"])
     if resource.singular == "model":
         body.update(modelText=RBAC_MODEL)  # checked on save (authz/)
-    if resource.singular == "invitation":
-        body.update(code=unique("mx-code"), quota=1)  # an invitation needs its code (invitations/)
     return {**body, resource.key_field: unique(f"mx-{resource.singular}")}
 
 

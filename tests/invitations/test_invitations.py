@@ -127,6 +127,11 @@ def test_a_pattern_admits_each_code_once(server: ServerProcess, admin: Api) -> N
     assert again.status_code == 409 and "already used" in again.json()["msg"]
     assert signup(anyone, tenant, "XYZ-9999").status_code == 400  # anchored: not a code of it
     assert signup(anyone, tenant, "ABC-123").status_code == 200
+    made = unique("made")
+    assert admin.post("add-invitation", {"owner": tenant.organization, "name": made, "quota": 1})["status"] == "ok"
+    stored = admin.get("get-invitation", id=f"{tenant.organization}/{made}")["data"]
+    assert re.fullmatch(r"[a-z0-9]{16}", stored["code"]) and stored["defaultCode"] == stored["code"]
+    assert stored["state"] == "Active" and stored["application"] == "All"
     bad = admin.post("add-invitation", {"owner": tenant.organization, "name": unique("i"), "code": "([a-z]",
                                         "quota": 1})
     assert bad["status"] == "error" and "code" in bad["msg"]

@@ -14,6 +14,8 @@ the organization's administrators, and it is left out of recorded URIs and bodie
 
 from __future__ import annotations
 
+import secrets
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +50,8 @@ USED_HASHES = "usedCodeHashes"  # a hidden field: the codes a pattern invitation
 INVALID_CODE = "invitation code is invalid"
 COUNT_TRIES = 5  # compare-and-set attempts before a sign-up gives up on a busy invitation
 MAX_RECEIVERS = 100
+CODE_ALPHABET = string.ascii_lowercase + string.digits
+MADE_CODE_LENGTH = 16
 PROVIDER_RULE = "Invitation"  # Casdoor's GetEmailProvider("Invitation")
 DEFAULT_TITLE = "You are invited to {organization}"
 DEFAULT_CONTENT = ("You are invited to join {organization}. Sign up here: %link\n\n"
@@ -78,8 +82,8 @@ def _normalised(data: dict[str, Any]) -> None:
     """Casdoor's AddInvitation/UpdateInvitation checks: the code compiles, isRegexp is what the code
     is, the default code matches it. Unset state and application mean Casdoor's defaults."""
     code = data.get("code") or ""
-    if not code:
-        raise BadRequest("invalid field code: an invitation needs a code")
+    if not code:  # one made here, as Casdoor's console makes one for a new invitation
+        code = data["code"] = "".join(secrets.choice(CODE_ALPHABET) for _ in range(MADE_CODE_LENGTH))
     try:
         pattern = compiled(code)
     except ValueError as exc:
