@@ -36,12 +36,15 @@ class InvitationStore:
         return await self.objects.get_for_update(owner, name)
 
     async def count_use(self, seen: dict[str, Any], counted: dict[str, Any]) -> bool:
-        """Write ``counted`` only if the row still holds the count ``seen`` was read with. Of two
-        sign-ups that read the same count, PostgreSQL makes the second wait for the first and then
-        finds the count moved: it changes nothing, and its caller reads the invitation again."""
+        """Write ``counted`` only if the row is still the one ``seen`` was read from: the same count and
+        the same update time. Of two sign-ups that read the same count, PostgreSQL makes the second
+        wait for the first and then finds the count moved: it changes nothing, and its caller reads
+        the invitation again. An administrator's change meanwhile (suspended, quota lowered) moves the
+        update time, so a sign-up never writes it over either."""
         statement = (
             update(self.table)
             .where(self._key(seen["owner"], seen["name"]),
+                   self.table.c.updated_time == str(seen.get("updatedTime") or ""),
                    func.coalesce(self.table.c.data["usedCount"].as_integer(), 0) == int(seen.get("usedCount") or 0))
             .values(data=counted, updated_time=counted.get("updatedTime") or "")
         )
