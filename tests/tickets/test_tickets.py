@@ -125,3 +125,25 @@ def test_the_console_shows_the_thread_and_adds_to_it(server: ServerProcess, admi
     assert "but not change it" not in shown.text  # the reporter edits (and closes) their ticket here
     forged = console.post(f"{page}/messages", {"text": "no token"})
     assert forged.status_code in (303, 403) and "no token" not in console.get(page).text
+
+
+def test_concurrent_messages_are_all_kept(server: ServerProcess, admin: Api) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    tenant = new_tenant(admin)
+    reporter, _ = member(server, admin, tenant)
+    org_admin, _ = member(server, admin, tenant, is_admin=True)
+    ticket = file_ticket(reporter, tenant)
+    start = threading.Barrier(6)
+
+    def say(n: int) -> str:
+        api = Api(server.url)  # a session of its own per thread, signed in as the reporter or the admin
+        api.http.cookies.update((reporter if n % 2 else org_admin).http.cookies)
+        start.wait()
+        return api.post("add-ticket-message", {"text": f"message {n}"}, params={"id": ticket})["status"]
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(say, range(6))) == ["ok"] * 6
+    thread = admin.get("get-ticket", id=ticket)["data"]["messages"]
+    assert sorted(m["text"] for m in thread) == [f"message {n}" for n in range(6)]
