@@ -40,6 +40,7 @@ from hookdoor.identity.passwords import Passwords
 from hookdoor.identity.registry import KINDS
 from hookdoor.identity.throttle import LoginThrottle
 from hookdoor.impersonation import endpoints as impersonation_endpoints
+from hookdoor.invitations import endpoints as invitations
 from hookdoor.messaging import endpoints as messaging
 from hookdoor.metrics import HttpMetrics, MetricsMiddleware
 from hookdoor.mfa import endpoints as mfa
@@ -49,6 +50,7 @@ from hookdoor.saml import endpoints as saml
 from hookdoor.sync import endpoints as sync
 from hookdoor.sync import tasks as sync_tasks
 from hookdoor.system import endpoints as system_endpoints
+from hookdoor.tickets import endpoints as tickets
 from hookdoor.uploads import endpoints as upload_endpoints
 from hookdoor.verification import endpoints as verification
 from hookdoor.webauthn import endpoints as webauthn_endpoints
@@ -198,6 +200,10 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(webauthn_endpoints.router)
     app.include_router(messaging.router)
     app.include_router(messaging.pages)
+    app.include_router(invitations.router)
+    app.include_router(invitations.pages)
+    app.include_router(tickets.router)
+    app.include_router(tickets.pages)
     app.include_router(verification.router)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files

@@ -46,10 +46,19 @@ class AuthorityGuard:
     def is_own_account(self, obj: dict[str, Any]) -> bool:
         return self.kind.is_account and self.principal.is_user(obj.get("owner", ""), obj.get("name", ""))
 
+    def is_filer(self, obj: dict[str, Any]) -> bool:
+        """Is the caller the member who filed ``obj`` (a kind declared ``filed_by``), in their own
+        organization?"""
+        field = self.kind.filed_by
+        return bool(field) and self.principal.kind == "user" and obj.get(field) == self.principal.ref and \
+            self.organizations_named(obj) == {self.principal.organization}
+
     def require_write(self, obj: dict[str, Any], verb: str) -> None:
         if self.kind.global_admin_only and verb != "update" and not self.principal.is_global_admin:
             raise Forbidden(f"only global administrators may {verb} {self.kind.plural}")
         if self.manages(obj) or (verb == "update" and self.is_own_account(obj)):
+            return
+        if verb in ("add", "update") and self.is_filer(obj):  # deleting stays the administrators'
             return
         outside = sorted(o for o in self.organizations_named(obj) if not self.principal.manages(o))
         where = f"organization {outside[0]!r}" if outside else "this organization"
@@ -70,6 +79,9 @@ class AuthorityGuard:
 
     async def check_update(self, current: dict[str, Any], data: dict[str, Any]) -> None:
         self.require_write(current, "update")
+        filed_by = self.kind.filed_by
+        if filed_by and not same_value(current.get(filed_by), data.get(filed_by)):
+            raise Forbidden(f"field {filed_by} names who filed the {self.kind.singular}, and cannot be changed")
         self._require_owner_form(data)
         self.require_write(data, "update")
         for field in self.authority.issued:

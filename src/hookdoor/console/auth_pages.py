@@ -220,7 +220,15 @@ async def logout(request: Request) -> Response:
 
 @router.get("/signup")
 async def signup_page(request: Request) -> Response:
-    values = {"application": request.query_params.get("application", "")}
+    values = {"application": request.query_params.get("application", ""),
+              "invitationCode": request.query_params.get("invitationCode", "")}
+    return await _signed_out_page(request, "signup.html", values=values)
+
+
+@router.get("/signup/{application}")
+async def application_signup_page(request: Request, application: str) -> Response:
+    """Casdoor's sign-up address, the one invitation links name: ``/signup/<application>?invitationCode=``."""
+    values = {"application": application, "invitationCode": request.query_params.get("invitationCode", "")}
     return await _signed_out_page(request, "signup.html", values=values)
 
 
@@ -228,7 +236,7 @@ async def signup_page(request: Request) -> Response:
 async def signup(request: Request) -> Response:
     form = await read_form(request)
     _check_form_token(request, form)
-    body = {name: _text(form, name) for name in ("application", "username", "name", "email")}
+    body = {name: _text(form, name) for name in ("application", "username", "name", "email", "invitationCode")}
     body["password"] = form.get("password") or ""
     try:
         async with unit_of_work(request, "signup") as context:

@@ -36,6 +36,7 @@ from hookdoor.errors import BadRequest, Forbidden, HookdoorError, NotAuthenticat
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ListQuery
 from hookdoor.identity.service import ObjectService
+from hookdoor.invitations.service import Invitations
 from hookdoor.uploads.service import ImportService, UploadRefused
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -111,13 +112,23 @@ async def list_objects(request: Request, page: KindPage) -> Response:
         organizations = [] if page.kind.singular == "organization" else await organization_names(context,
                                                                                                   managed=False)
         importable_into = await organization_names(context, managed=True) if page.kind.uploadable else []
+        links = await _signup_links(context, page, items)
         return render(
             request, "objects/list.html", page=page, items=[named(page, i) for i in items], total=total or 0,
             number=number,
             pages=max(1, -(-(total or 0) // PAGE_SIZE)), search=search, field=field,
             organization=organization, organizations=organizations, active=page.kind.plural,
-            importable_into=importable_into,
+            importable_into=importable_into, signup_links=links,
         )
+
+
+async def _signup_links(context: ApiContext, page: KindPage, items: list[dict[str, Any]]) -> dict[str, str]:
+    """Invitations' sign-up links, for the list's "Copy link" (those the caller administers)."""
+    if page.kind.singular != "invitation":
+        return {}
+    invitations = Invitations(context)
+    return {f"{i['owner']}/{i['name']}": await invitations.console_link(i) for i in items
+            if context.principal.manages(i["owner"])}
 
 
 # ---- import from .xlsx --------------------------------------------------------------------------
@@ -156,12 +167,16 @@ async def _form_page(
         events = []
         if obj is not None and page.kind.singular == "user":
             events = await events_of_user(context.db, f"{obj['owner']}/{obj['name']}")
+        signup_link = ""
+        if obj is not None and page.kind.singular == "invitation" and manager:
+            signup_link = await Invitations(context).console_link(obj)
         organization = (obj or {}).get("owner") if page.owner_is_organization else None
         organization = organization or values.get(page.organization_field or "") or context.principal.organization
         return render(
             request, "objects/form.html", status_code=error.status_code if error else 200, page=page,
             obj=named(page, obj) if obj else None,
             values=values, creating=obj is None, editable=editable, manager=manager, events=events,
+            signup_link=signup_link,
             member_choices=await member_choices(context, page, str(organization)),
             organizations=await organization_names(context, managed=True),
             error=error.message if error else None, error_field=field_of(error.message) if error else None,

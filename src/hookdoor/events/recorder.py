@@ -38,6 +38,8 @@ CREDENTIAL_PARAMS = frozenset(
         "id_token_hint", "token", "code", "code_verifier", "device_code", "emailcode", "phonecode",
         "passcode", "recoverycode", "recoverycodes", "totpsecret", "captchatoken", "samlresponse",
         "subject_token", "devicecode",
+        # invitation codes admit sign-ups (invitations/): the signup body's, and an invitation's own
+        "invitationcode", "defaultcode", "usedcodehashes",
         # a dynamically registered client's registration access token (and its hash)
         "registration_access_token", "registrationaccesstokenhash",
         # a WebAuthn answer (spent once used, but a signature is nobody's business), face data

@@ -121,13 +121,19 @@ class Accounts:
             raise BadRequest("invalid field email: is not an email address")
         if await self.users.exists(organization, username):
             raise Conflict(f"user {organization}/{username} already exists")
+        from hookdoor.invitations.service import Invitations  # invitations/ builds on identity/
+        invitation = await Invitations(self.context).for_signup(application, body, username, email)
         password_hash = await hashed_password(self.context, _text(body, "password", required=True))
         from hookdoor.verification.service import Verifications
         verified = await Verifications(self.context).spend_signup_codes(application, body)
         user = self._new_user(body, organization, username, email, application["name"])
         if verified.get("email"):
             user["emailVerified"] = True
+        if invitation is not None:
+            await invitation.spend(user)  # last: the invitation's row stays locked until the commit
         await self.users.insert(user, {"password_hash": password_hash})
+        if user.get("groups"):  # the invitation's sign-up group: enforcers see the new member
+            await USERS.changed(self.context, None, user)
         self._note_subject(user)
         self.context.action.concerns(obj=USERS.mask(user, may_manage=False))
         await record(self.context.db, self.context.action.derived("new-user"), outcome="ok", status_code=200)

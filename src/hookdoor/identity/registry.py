@@ -14,6 +14,8 @@ from typing import Any
 
 from hookdoor.authority.schemas import NO_AUTHORITY, Authority, Reference
 from hookdoor.identity import schemas
+from hookdoor.invitations import schemas as invitation_schemas
+from hookdoor.tickets import schemas as ticket_schemas
 from hookdoor.webhooks.config import WebhookConfig
 
 GLOBAL_OWNER = "admin"
@@ -87,6 +89,11 @@ class ResourceKind:
     on_change: Hooks = ""
     # What an object imported from a spreadsheet row (uploads/) gets where the row says nothing.
     on_import: Hooks = ""
+    # Objects of this kind are filed by members of their organization (Casdoor's tickets): this field
+    # names the member who filed one (owner/name). The server writes the caller into it on add and
+    # nobody changes it; a member adds objects in their own organization and reads and updates only
+    # those they filed; their administrators manage them all.
+    filed_by: str = ""
     # Casdoor keys a few kinds by another field than "name" (an LDAP server by its "id", with no
     # name at all): the key is stored as the name and shown under its own field only.
     key_field: str = "name"
@@ -183,6 +190,19 @@ TOKEN_AUTHORITY = Authority(
             "rotatedTo", "deviceStatus", "cancelTokenHash", "lastPoll"),
 )
 SESSION_AUTHORITY = Authority(issued=("application", "sessionId"))
+# What an invitation has admitted is counted by the server: its usedCount is kept as stored whatever
+# a body says (invitations/service.py: clients send back the object they read, perhaps before a
+# sign-up), so an administrator widens an invitation by raising its quota, which the event log shows.
+# The application it admits to and the group it puts its users in are its own organization's.
+INVITATION_AUTHORITY = Authority(
+    issued=("usedCodeHashes",),
+    references=(Reference("application", "application", form="global-name"),
+                Reference("signupGroup", "group")),
+    guarded=("code", "defaultCode", "quota", "state", "expireTime", "username", "email", "phone"),
+)
+# A ticket's thread is written by add-ticket-message alone; its reporter ("user", the kind's
+# filed_by) by the server alone.
+TICKET_AUTHORITY = Authority(issued=("messages",))
 # Models, adapters, enforcers, permissions, roles and groups: a change makes cached enforcers stale.
 AUTHORIZATION_CHANGED = "hookdoor.authz.service:authorization_changed"
 
@@ -274,12 +294,19 @@ KINDS: tuple[ResourceKind, ...] = (
         on_update="hookdoor.webhooks.service:prepare_updated_webhook",
     ),
     _kind("form", "forms", listed_globally=True),
-    _kind("invitation", "invitations"),
+    _kind("invitation", "invitations", invitation_schemas.Invitation,
+          # The code admits sign-ups: a credential, shown to the organization's administrators only.
+          secret_fields=("code", "defaultCode"), hidden_fields=("usedCodeHashes",),
+          authority=INVITATION_AUTHORITY,
+          on_add="hookdoor.invitations.service:check_new_invitation",
+          on_update="hookdoor.invitations.service:check_updated_invitation"),
     _kind("ldap", "ldaps", key_field="id", secret_fields=("password",),
           authority=Authority(guarded=("host", "port", "username", "password", "baseDn", "enableSsl")),
           on_add="hookdoor.sync.service:check_new_ldap", on_update="hookdoor.sync.service:check_updated_ldap"),
     _kind("order", "orders"),
-    _kind("ticket", "tickets"),
+    _kind("ticket", "tickets", ticket_schemas.Ticket, filed_by="user", authority=TICKET_AUTHORITY,
+          on_add="hookdoor.tickets.service:check_new_ticket",
+          on_update="hookdoor.tickets.service:check_updated_ticket"),
     _kind("transaction", "transactions"),
     _kind("record", "records"),
 )

@@ -170,6 +170,14 @@ class ObjectRepository:
         row = await self.statements.get.first(self.session, **_key(owner, name))
         return self._stored(row) if row else None
 
+    async def get_for_update(self, owner: str, name: str) -> dict[str, Any] | None:
+        """The object as committed, its row locked until this transaction ends: for a change computed
+        from what is stored (a count, a thread) that a concurrent one must not write over. PostgreSQL
+        makes the other writer wait; SQLite has one writer at a time anyway."""
+        statement = select(self.table.c.data).where(self.table.c.owner == owner, self.table.c.name == name)
+        found = await self.session.scalar(statement.with_for_update())
+        return dict(found) if found is not None else None
+
     async def find_by(self, field: str, value: str, owner: str | None = None) -> StoredObject | None:
         # A lookup field's indexed column, or else a private column (e.g. access_token_hash).
         column = lookup_column_name(field) if field in self.kind.lookup_columns else field

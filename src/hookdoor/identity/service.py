@@ -53,8 +53,8 @@ class ObjectService:
             return None
         if principal.is_org_admin or self.kind.readable_by_members:
             return principal.organization
-        if self.kind.is_account:
-            return principal.organization  # narrowed to themselves in list()
+        if self.kind.is_account or self.kind.filed_by:
+            return principal.organization  # narrowed to themselves, or what they filed, in list()
         raise Forbidden(f"only administrators may read {self.kind.plural}")
 
     def _may_read(self, obj: dict[str, Any]) -> bool:
@@ -64,13 +64,15 @@ class ObjectService:
             return True
         if self.kind.is_account:
             return principal.is_user(obj["owner"], obj["name"])
+        if self.guard.is_filer(obj):
+            return True
         return self.kind.readable_by_members and organization == principal.organization
 
     def shown(self, obj: dict[str, Any]) -> dict[str, Any]:
         return self.kind.mask(obj, may_manage=self.may_manage(obj))
 
     def may_manage(self, obj: dict[str, Any]) -> bool:
-        return self.guard.manages(obj) or self.guard.is_own_account(obj)
+        return self.guard.manages(obj) or self.guard.is_own_account(obj) or self.guard.is_filer(obj)
 
     async def list(self, query: ListQuery) -> tuple[list[dict[str, Any]], int | None]:
         organization = self._readable_organization()
@@ -82,6 +84,8 @@ class ObjectService:
         principal = self.principal
         if self.kind.is_account and not principal.manages(principal.organization):
             query = replace(query, equals={**(query.equals or {}), "name": principal.name})
+        if self.kind.filed_by and not principal.manages(principal.organization):
+            query = replace(query, equals={**(query.equals or {}), self.kind.filed_by: principal.ref})
         items, total = await self.repository.list(query)
         return [self.shown(item) for item in items], total
 
@@ -138,6 +142,7 @@ class ObjectService:
         self.context.require_login()
         if self.kind.key_field != "name" and not body.get(self.kind.key_field):
             body = {**body, self.kind.key_field: str(uuid.uuid4())}  # Casdoor's util.GenerateId
+        body = self._filed_by_caller(body)
         data = self._validated(body)
         await self.guard.check_add(data)
         await self._ensure_organization_exists(data)
@@ -151,6 +156,16 @@ class ObjectService:
         await self.repository.insert(data, private)
         await self.kind.changed(self.context, None, data)
         self._record(data)
+
+    def _filed_by_caller(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Whatever the body says, an object of a filed kind names the caller who files it (as
+        Casdoor's AddTicket does); only a signed-in user files one."""
+        if not self.kind.filed_by:
+            return body
+        if self.principal.kind != "user":
+            raise Forbidden(f"{self.kind.plural} are filed by signed-in users, not by applications; only "
+                            "administrators of the organization manage them once filed")
+        return {**body, self.kind.filed_by: self.principal.ref}
 
     async def _current(self, owner: str, name: str) -> dict[str, Any] | None:
         """The object as stored. Users updating their own account have it already: authenticating

@@ -1,0 +1,1 @@
+"""Invitations: codes that admit sign-ups, sent by email (Casdoor's invitation routes)."""

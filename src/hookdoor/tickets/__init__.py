@@ -1,0 +1,1 @@
+"""Support tickets and their threads (Casdoor's ticket routes)."""
