@@ -139,12 +139,13 @@ def _members(*kinds: str) -> tuple[Reference, ...]:
 # verified identifiers relying parties trust (email_verified), as in Casdoor.
 USER_AUTHORITY = Authority(
     issued=("id", "accessKey", "accessSecret", "isGlobalAdmin", "roles", "permissions", "applicationScopes",
-            "preferredMfaType"),
+            "preferredMfaType", "balance"),  # a balance moves only by transactions (commerce/)
     references=(Reference("groups", "group", many=True), Reference("signupApplication", "application",
                                                                    form="global-name")),
     guarded=("owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "groups",
              "signupApplication", "registerType", "email", "emailVerified", "phone", "isVerified",
-             "ldap"),  # an imported user's directory entry: where their password is checked
+             "ldap",  # an imported user's directory entry: where their password is checked
+             "balanceCredit", "balanceCurrency"),
 )
 APPLICATION_AUTHORITY = Authority(
     # A client registered through RFC 7591 holds no admin rights, and its registration token's hash
@@ -162,6 +163,15 @@ TOKEN_AUTHORITY = Authority(
             "rotatedTo", "deviceStatus", "cancelTokenHash", "lastPoll"),
 )
 SESSION_AUTHORITY = Authority(issued=("application", "sessionId"))
+# Orders, payments and subscriptions are moved by their flows (commerce/): what was paid, at what
+# price and in which state is the server's record, never a caller's edit (an administrator's neither).
+ORDER_AUTHORITY = Authority(issued=("state", "price", "currency", "payment", "productInfos", "message",
+                                    "updateTime", "couponDiscount"))
+PAYMENT_AUTHORITY = Authority(issued=("state", "price", "currency", "order", "user", "provider", "type",
+                                      "outOrderId", "payUrl", "invoiceUrl", "message", "products"))
+SUBSCRIPTION_AUTHORITY = Authority(issued=("payment",), guarded=("state", "startTime", "endTime", "plan", "user"))
+# Which payment providers sell a product: the organization's own.
+PRODUCT_AUTHORITY = Authority(references=(Reference("providers", "provider", form="name", many=True),))
 # Models, adapters, enforcers, permissions, roles and groups: a change makes cached enforcers stale.
 AUTHORIZATION_CHANGED = "hookdoor.authz.service:authorization_changed"
 
@@ -203,10 +213,10 @@ KINDS: tuple[ResourceKind, ...] = (
           authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port", "customAuthUrl",
                                        "customTokenUrl", "customUserInfoUrl", "idP", "issuerUrl", "endpoint",
                                        "metadata")),
-          # Providers that send are checked by messaging/, SAML providers by saml/, which hands every
-          # other provider to federation/.
-          on_add="hookdoor.messaging.service:check_new_provider",
-          on_update="hookdoor.messaging.service:check_updated_provider"),
+          # Payment providers are checked by commerce/, which hands the others to messaging/: providers
+          # that send are checked there, SAML providers by saml/, which hands every other to federation/.
+          on_add="hookdoor.commerce.service:check_new_provider",
+          on_update="hookdoor.commerce.service:check_updated_provider"),
     _kind("resource", "resources", on_change="hookdoor.uploads.service:resource_changed"),
     _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",), listed_globally=True,
           authority=Authority(guarded=("certificate", "privateKey")),
@@ -235,11 +245,15 @@ KINDS: tuple[ResourceKind, ...] = (
         hidden_fields=("accessToken", "refreshToken", "code"),
         organization_of=_org_from_field, authority=TOKEN_AUTHORITY,
     ),
-    _kind("product", "products"),
-    _kind("payment", "payments"),
-    _kind("plan", "plans"),
-    _kind("pricing", "pricings"),
-    _kind("subscription", "subscriptions"),
+    _kind("product", "products", readable_by_members=True, authority=PRODUCT_AUTHORITY,
+          on_add="hookdoor.commerce.service:check_new_product",
+          on_update="hookdoor.commerce.service:check_updated_product"),
+    _kind("payment", "payments", authority=PAYMENT_AUTHORITY),
+    _kind("plan", "plans", readable_by_members=True,
+          authority=Authority(references=(Reference("role", "role", form="name"),)),
+          on_add="hookdoor.commerce.service:check_new_plan", on_update="hookdoor.commerce.service:check_updated_plan"),
+    _kind("pricing", "pricings", readable_by_members=True),
+    _kind("subscription", "subscriptions", authority=SUBSCRIPTION_AUTHORITY),
     _kind("syncer", "syncers", secret_fields=("password",),
           authority=Authority(guarded=("host", "port", "user", "password", "databaseType", "database")),
           on_add="hookdoor.sync.service:check_new_syncer", on_update="hookdoor.sync.service:check_updated_syncer"),
@@ -254,9 +268,10 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind("ldap", "ldaps", key_field="id", secret_fields=("password",),
           authority=Authority(guarded=("host", "port", "username", "password", "baseDn", "enableSsl")),
           on_add="hookdoor.sync.service:check_new_ldap", on_update="hookdoor.sync.service:check_updated_ldap"),
-    _kind("order", "orders"),
+    _kind("order", "orders", authority=ORDER_AUTHORITY),
     _kind("ticket", "tickets"),
-    _kind("transaction", "transactions"),
+    _kind("transaction", "transactions", on_add="hookdoor.commerce.service:apply_new_transaction",
+          on_update="hookdoor.commerce.service:check_updated_transaction"),
     _kind("record", "records"),
 )
 
