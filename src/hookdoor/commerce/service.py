@@ -317,8 +317,7 @@ class Commerce:
         if not await self.repo.replace_if("order", order, cancelled, "state", "payment"):
             raise Conflict(f"order {order['owner']}/{order['name']} was paid or changed meanwhile")
         await self._supersede(order)
-        user = await self.repo.get("user", order["owner"], order.get("user") or "")
-        self._concerns(cancelled, "order", user)
+        self._concerns(cancelled, "order", await self._user_of(order))
         return True
 
     # ---- reading --------------------------------------------------------------------------------
@@ -329,7 +328,9 @@ class Commerce:
             raise BadRequest("invalid parameters owner and user: both are required")
         if not (principal.is_user(owner, user) or principal.manages(owner)):
             raise Forbidden(f"you may read only your own {singular}s")
-        self.context.action.concerns(organization=owner)
+        listed = await self.repo.get("user", owner, user)
+        subject = kind("user").mask(listed, may_manage=False) if listed else None
+        self.context.action.concerns(organization=owner, subject=subject)
         return await self.repo.of_user(singular, owner, user)
 
     # ---- invoices and notifications -------------------------------------------------------------
@@ -343,7 +344,7 @@ class Commerce:
         invoiced["invoiceUrl"] = (f"{issuer_of_request(self.context.request)}/console/payments/"
                                   f"{payment['owner']}/{payment['name']}/invoice")
         await self.repo.replace("payment", invoiced)
-        self._concerns(invoiced, "payment")
+        self._concerns(invoiced, "payment", await self._user_of(payment))
         return invoiced["invoiceUrl"]
 
     async def notify_payment(self, owner: str, name: str, body: bytes, signature: str | None) -> dict[str, Any]:
@@ -355,13 +356,13 @@ class Commerce:
             raise NotFound(f"the payment provider {owner}/{payment.get('provider')} does not exist")
         state, message = self._reported(provider, payment, body, signature)
         if payment.get("state") in TERMINAL_PAYMENT_STATES:
-            return self._repeat(payment)
+            return await self._repeat(payment)
         now = _now()
         reported = {**payment, "state": state, "message": message, "updatedTime": now}
         if not await self.repo.replace_if("payment", payment, reported, "state"):
-            return self._repeat(payment)
+            return await self._repeat(payment)
         await self._follow(reported, provider)
-        self._concerns({**reported, "repeat": False}, "payment")
+        self._concerns({**reported, "repeat": False}, "payment", await self._user_of(payment))
         return reported
 
     def _reported(self, provider: dict[str, Any], payment: dict[str, Any], body: bytes,
@@ -385,10 +386,13 @@ class Commerce:
                                    f"{stored_money(payment.get('price'), currency)} {currency}")
         return PAYMENT_PAID, report.message or "Payment successful"
 
-    def _repeat(self, payment: dict[str, Any]) -> dict[str, Any]:
+    async def _repeat(self, payment: dict[str, Any]) -> dict[str, Any]:
         """A notification of a payment already decided changes nothing; the event says it repeated."""
-        self._concerns({**payment, "repeat": True}, "payment")
+        self._concerns({**payment, "repeat": True}, "payment", await self._user_of(payment))
         return payment
+
+    async def _user_of(self, obj: dict[str, Any]) -> dict[str, Any] | None:
+        return await self.repo.get("user", obj["owner"], obj.get("user") or "")
 
     async def _follow(self, payment: dict[str, Any], provider: dict[str, Any]) -> None:
         """The order follows its payment's outcome; a paid one is settled."""
