@@ -47,7 +47,7 @@ def test_the_provider_page_pays_and_sends_the_browser_back(shop: Shop, provider:
 
     page = requests.get(payment["payUrl"], allow_redirects=False, timeout=30)
     assert page.status_code == 302
-    assert urlsplit(page.headers["Location"]).path == f"/console/orders/{shop.org}/{order['name']}"
+    assert urlsplit(page.headers["Location"]).path == f"/console/account/orders/{shop.org}/{order['name']}"
     assert [n.status for n in provider.notified] == [200]
     assert shop.get("payment", payment["name"])["state"] == "Paid"
     assert shop.get("order", order["name"])["state"] == "Paid"

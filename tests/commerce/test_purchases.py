@@ -150,7 +150,7 @@ def test_user_orders_and_payments_are_listed(shop: Shop) -> None:
     assert [p["name"] for p in payments["data"]] == [payment["name"]]
     invoice = shop.buyer_api.post("invoice-payment", {"invoiceTitle": "ACME"},
                                   params={"id": f"{shop.org}/{payment['name']}"})
-    assert invoice["status"] == "ok" and invoice["data"].endswith(f"/console/payments/{shop.org}/{payment['name']}"
-                                                                  "/invoice")
+    page = f"/console/account/payments/{shop.org}/{payment['name']}/invoice"
+    assert invoice["status"] == "ok" and invoice["data"].endswith(page)
     stored = shop.get("payment", payment["name"])
     assert (stored["invoiceUrl"], stored["invoiceTitle"]) == (invoice["data"], "ACME")

@@ -235,7 +235,7 @@ class Commerce:
     def _pay_request(self, order: dict[str, Any], products: list[dict[str, Any]], user: dict[str, Any],
                      payment_name: str) -> PayRequest:
         owner, origin = order["owner"], issuer_of_request(self.context.request)
-        return_url = f"{origin}/console/orders/{owner}/{order['name']}"
+        return_url = f"{origin}/console/account/orders/{owner}/{order['name']}"
         success_url = products[0].get("successUrl")
         if success_url:
             return_url = f"{success_url}?transactionOwner={owner}&transactionName={payment_name}"
@@ -341,7 +341,7 @@ class Commerce:
         if payment.get("state") != PAYMENT_PAID:
             raise refuse_transition("payment", payment, "invoice")
         invoiced = {**payment, **_invoice_fields(body), "updatedTime": _now()}
-        invoiced["invoiceUrl"] = (f"{issuer_of_request(self.context.request)}/console/payments/"
+        invoiced["invoiceUrl"] = (f"{issuer_of_request(self.context.request)}/console/account/payments/"
                                   f"{payment['owner']}/{payment['name']}/invoice")
         await self.repo.replace("payment", invoiced)
         self._concerns(invoiced, "payment", await self._user_of(payment))
