@@ -3,7 +3,7 @@ the account's orders and payments, an invoice; every form needs the session's CS
 
 from __future__ import annotations
 
-from tests.commerce.conftest import PASSWORD, Shop
+from tests.commerce.conftest import PASSWORD, Shop, new_buyer
 from tests.console.browser import ConsoleClient
 
 
@@ -56,7 +56,6 @@ def test_forms_without_the_csrf_token_and_other_users_orders_are_refused(shop: S
     assert shop.get("order", order["name"])["state"] == "Created"
     mine = shop.place(shop.product())
     other = ConsoleClient(shop.server.url)
-    from tests.commerce.conftest import new_buyer
     name, _ = new_buyer(shop.admin, shop.server, shop.tenant)
     other.login(name, PASSWORD, shop.org, shop.tenant.application)
     assert other.get(f"/console/account/orders/{shop.org}/{mine['name']}").status_code == 403
