@@ -124,3 +124,14 @@ async def test_several_processes_move_each_lapsed_subscription_once(database_url
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+def test_saving_a_subscription_or_a_product_checks_its_fields(shop: Shop) -> None:
+    for fields, word in (({"endTime": "tomorrow"}, "endTime"), ({"state": "Lapsed"}, "state"),
+                         ({"period": "Weekly"}, "period")):
+        answer = shop.admin.post("add-subscription", {"owner": shop.org, "name": unique("sub"), **fields})
+        assert answer["status"] == "error" and word in answer["msg"], answer
+    for fields, word in (({"providers": "dummy"}, "providers"), ({"price": -1}, "price"),
+                         ({"quantity": -3}, "quantity"), ({"price": 1.234}, "price")):
+        answer = shop.admin.post("add-product", {"owner": shop.org, "name": unique("product"), **fields})
+        assert answer["status"] == "error" and word in answer["msg"], answer

@@ -484,6 +484,11 @@ async def check_new_product(context: ApiContext, data: dict[str, Any]) -> dict[s
         value = data.get(field) or 0
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise BadRequest(f"invalid field {field}: a whole number, not negative")
+    for field in ("providers", "rechargeOptions"):
+        if not isinstance(data.get(field) or [], list):
+            raise BadRequest(f"invalid field {field}: a list is expected")
+    if not all(isinstance(name, str) for name in data.get("providers") or []):
+        raise BadRequest("invalid field providers: a list of payment provider names is expected")
     for option in data.get("rechargeOptions") or []:
         money(option, currency, "rechargeOptions")
     return {}
@@ -500,6 +505,16 @@ async def check_new_plan(context: ApiContext, data: dict[str, Any]) -> dict[str,
 
 async def check_updated_plan(context: ApiContext, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return await check_new_plan(context, data)
+
+
+async def check_new_subscription(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:
+    subscriptions.check_subscription(data)
+    return {}
+
+
+async def check_updated_subscription(context: ApiContext, current: dict[str, Any],
+                                     data: dict[str, Any]) -> dict[str, Any]:
+    return await check_new_subscription(context, data)
 
 
 async def apply_new_transaction(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from hookdoor.commerce.schemas import (
     SUB_ERROR,
     SUB_EXPIRED,
     SUB_PENDING,
+    SUB_SUSPENDED,
     SUB_UPCOMING,
     ProductLine,
     currency_of,
@@ -32,6 +33,7 @@ from hookdoor.errors import BadRequest, Conflict, NotFound
 from hookdoor.identity.registry import kind
 
 CURRENT_STATES = (SUB_ACTIVE, SUB_UPCOMING)
+STATES = (SUB_PENDING, SUB_ERROR, SUB_SUSPENDED, SUB_ACTIVE, SUB_UPCOMING, SUB_EXPIRED)
 
 
 def check_plan(data: dict[str, Any]) -> None:
@@ -39,6 +41,20 @@ def check_plan(data: dict[str, Any]) -> None:
     if data.get("period") not in (None, "", *PERIODS):
         raise BadRequest(f"invalid field period: one of {list(PERIODS)}")
     money(data.get("price") or 0, currency_of(data), "price")
+
+
+def check_subscription(data: dict[str, Any]) -> None:
+    """What saving a subscription implies: times the background task can compare (RFC 3339), a
+    period and a state Casdoor knows."""
+    for field in ("startTime", "endTime"):
+        if data.get(field) and parse_rfc3339(str(data[field])) is None:
+            raise BadRequest(f"invalid field {field}: an RFC 3339 time is expected")
+        if data.get(field):
+            data[field] = rfc3339(parse_rfc3339(str(data[field])))  # one form, so that times sort as text
+    if data.get("period") not in (None, "", *PERIODS):
+        raise BadRequest(f"invalid field period: one of {list(PERIODS)}")
+    if data.get("state") not in (None, "", *STATES):
+        raise BadRequest(f"invalid field state: one of {list(STATES)}")
 
 
 def period_end(start: datetime, period: str) -> datetime:
