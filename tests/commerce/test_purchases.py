@@ -154,3 +154,18 @@ def test_user_orders_and_payments_are_listed(shop: Shop) -> None:
     assert invoice["status"] == "ok" and invoice["data"].endswith(page)
     stored = shop.get("payment", payment["name"])
     assert (stored["invoiceUrl"], stored["invoiceTitle"]) == (invoice["data"], "ACME")
+
+
+def test_a_per_user_limit_counts_paid_orders(shop: Shop) -> None:
+    product = shop.product(maxPerUser=2, quantity=10)
+    first = shop.place(product, quantity=2)
+    waiting = shop.place(product)  # placed while the first is unpaid: it passes, and is checked at payment
+    assert shop.pay(first["name"], "dummy")["status"] == "ok"
+    url = f"{shop.server.url}/api/place-order"
+    refused = shop.buyer_api.http.post(url, params={"owner": shop.org}, json={"productInfos": [{"name": product}]})
+    assert refused.status_code == 409 and "limited to 2 per user" in refused.json()["msg"]
+    late = shop.buyer_api.http.post(f"{shop.server.url}/api/pay-order",
+                                    params={"id": f"{shop.org}/{waiting['name']}", "providerName": "dummy"})
+    assert late.status_code == 409 and "limited to 2 per user" in late.json()["msg"]
+    assert shop.get("order", waiting["name"])["state"] == "Created"
+    assert shop.get("product", product)["quantity"] == 8

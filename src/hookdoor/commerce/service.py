@@ -134,7 +134,7 @@ class Commerce:
     async def place_order(self, owner: str, user_name: str, body: Any) -> dict[str, Any]:
         lines = product_lines(body)
         user = await self.buyer(owner, user_name)
-        priced = [await self._priced(owner, line) for line in lines]
+        priced = [await self._priced(owner, line, user["name"]) for line in lines]
         currency = currency_of(priced[0].product)
         if any(currency_of(p.product) != currency for p in priced):
             raise BadRequest(f"invalid field productInfos: the products of one order must share a currency "
@@ -151,7 +151,7 @@ class Commerce:
         self._concerns(order, "order", user)
         return order
 
-    async def _priced(self, owner: str, line: ProductLine) -> Priced:
+    async def _priced(self, owner: str, line: ProductLine, user_name: str) -> Priced:
         product = await self.repo.get("product", owner, line.name)
         if product is None:
             raise NotFound(f"the product {owner}/{line.name} does not exist")
@@ -164,9 +164,24 @@ class Commerce:
         if stock < line.quantity:
             detail = "sold out" if stock <= 0 else f"only {stock} left"
             raise Conflict(f"the product {owner}/{line.name} is {detail}")
+        await self._within_limit(product, user_name, line.quantity)
         if line.plan_name or line.pricing_name:
             await subscriptions.check_plan_line(self.repo, owner, line)
         return Priced(line, product, stored_money(product.get("price"), currency))
+
+    async def _within_limit(self, product: dict[str, Any], user_name: str, quantity: int,
+                            exclude_order: str = "") -> None:
+        """Hookdoor's ``maxPerUser`` on a product: how many of it one user may buy (paid orders count)."""
+        limit = int(product.get("maxPerUser") or 0)
+        if not limit:
+            return
+        bought = sum(int(info.get("quantity") or 1)
+                     for order in await self.repo.of_user("order", product["owner"], user_name)
+                     if order.get("state") == ORDER_PAID and order["name"] != exclude_order
+                     for info in order.get("productInfos") or [] if info.get("name") == product["name"])
+        if bought + quantity > limit:
+            raise Conflict(f"the product {product['owner']}/{product['name']} is limited to {limit} per user; "
+                           f"{bought} bought already")
 
     @staticmethod
     def _recharge_price(product: dict[str, Any], line: ProductLine, currency: str) -> Decimal:
@@ -296,6 +311,8 @@ class Commerce:
             if product is None:
                 raise NotFound(f"the product {order['owner']}/{info['name']} does not exist")
             quantity = int(info.get("quantity") or 1)
+            # Checked again under the product's lock: two orders placed at once both passed it.
+            await self._within_limit(product, order["user"], quantity, exclude_order=order["name"])
             stock = int(product.get("quantity") or 0)
             if not product.get("isRecharge"):
                 if stock < quantity:
@@ -480,7 +497,7 @@ async def check_new_product(context: ApiContext, data: dict[str, Any]) -> dict[s
     currency = currency_of(data)
     if money(data.get("price") or 0, currency, "price") < 0:
         raise BadRequest("invalid field price: must not be negative")
-    for field in ("quantity", "sold"):
+    for field in ("quantity", "sold", "maxPerUser"):
         value = data.get(field) or 0
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise BadRequest(f"invalid field {field}: a whole number, not negative")
