@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.console.browser import launched_browser, signed_in_context
+from tests.messaging.conftest import smtp  # noqa: F401 (the SMTP server, for the code factor's pages)
 from tests.support import ServerProcess
 
 

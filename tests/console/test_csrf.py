@@ -7,7 +7,8 @@ from tests.console.browser import ConsoleClient, table_rows
 from tests.support import ADMIN_PASSWORD, Api, ServerProcess, unique
 
 FORMS = ("/console/webhooks/new", "/console/users/new", "/console/organizations/new", "/console/inspector",
-         "/logout", "/console/webhooks/built-in/none/test")
+         "/logout", "/console/webhooks/built-in/none/test", "/console/account/security/code/email",
+         "/console/account/security/preferred")
 
 
 def test_post_without_token_is_refused(server: ServerProcess) -> None:

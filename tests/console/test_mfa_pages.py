@@ -6,12 +6,14 @@ authorization request that gets its code only after the second factor."""
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyotp
 from playwright.sync_api import Browser, Page, expect
 
 from tests.console.browser import shoot
+from tests.messaging.peers import SmtpSink, email_provider, use_providers
 from tests.mfa.test_totp import fresh_code
 from tests.oauth.test_authorize import CALLBACK, PASSWORD, new_client
 from tests.support import Api, ServerProcess
@@ -121,5 +123,54 @@ def test_register_a_passkey_then_sign_in_with_it(browser: Browser, server: Serve
         page.click("text=Remove")
         expect(page.locator("[role=status]")).to_contain_text("Passkey removed")
         expect(page.locator("#no-passkeys")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_set_up_email_codes_then_sign_in_with_one(browser: Browser, server: ServerProcess, admin: Api,
+                                                  smtp: SmtpSink, screenshots: bool) -> None:
+    """The code factor's pages: the security page sends a code to the account's own address (a real
+    SMTP server receives it), the code turns the factor on; the sign-in's second step sends another."""
+    client = new_client(server, admin, redirectUris=[CALLBACK])
+    organization, application = client.tenant.organization, client.tenant.application
+    address = f"{client.user}@example.com"
+    user = admin.get("get-user", id=f"{organization}/{client.user}")["data"]
+    assert admin.post("update-user", {**user, "email": address},
+                      params={"id": f"{organization}/{client.user}"})["status"] == "ok"
+    use_providers(admin, application, {"name": email_provider(admin, organization, smtp), "rule": "All"},
+                  codeResendTimeout=1)
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(f"/login?{urlencode({'organization': organization, 'application': application})}")
+        _password_step(page, client.user, organization, application)
+        expect(page).to_have_url(re.compile(r"/console"))
+        page.goto("/console/account/security")
+        page.click("[data-code-factor=email] button")
+        expect(page.locator("#code-destination")).to_contain_text("@example.com")
+        setup_code = smtp.code_to(address)
+        page.fill("#passcode", "000000" if setup_code != "000000" else "111111")
+        page.click("text=Turn on two-step sign-in")
+        expect(page.locator("#form-error")).to_contain_text("Wrong verification code!")
+        page.fill("#passcode", setup_code)
+        page.click("text=Turn on two-step sign-in")
+        expect(page.locator("#mfa-status")).to_contain_text("codes by email")
+        if screenshots:
+            shoot(page, "mfa-email-on")
+        page.click("text=Sign out")
+
+        page.goto(f"/login?{urlencode({'organization': organization, 'application': application})}")
+        _password_step(page, client.user, organization, application)
+        expect(page.locator("#passcode-email")).to_be_visible()
+        sent = len(smtp.to(address))
+        time.sleep(1.1)  # the application's codeResendTimeout
+        page.click("[data-send-code=email] button")
+        expect(page.locator("#code-sent")).to_contain_text("@example.com")
+        smtp.wait_for(address, sent + 1)
+        page.fill("#passcode-email", smtp.code_to(address))
+        page.click("form[data-factor=email] >> text=Verify")
+        expect(page).to_have_url(re.compile(r"/console"))
+        assert client.user in page.inner_text("header")
     finally:
         context.close()

@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.compat.sdk import Tenant
 from tests.identity.test_events_recorded import events
+from tests.mfa.test_totp import new_person, set_up_totp
 from tests.support import Api, ServerProcess, eventually, unique
 
 PASSWORD = "directory-password-1234"
@@ -126,7 +127,7 @@ def test_records_filter_and_session_duplication(server: ServerProcess, admin: Ap
 
 
 def test_dashboards_and_system_facts(server: ServerProcess, admin: Api, tenant: Tenant) -> None:
-    _user(admin, tenant.organization, mfaEmailEnabled=True)
+    set_up_totp(new_person(server, admin, tenant))  # a user with a second factor, and one without
     _user(admin, tenant.organization)
     _ok(admin.post("add-provider", {"owner": tenant.organization, "name": unique("prov"), "type": "GitHub"}))
     dashboard = _ok(admin.get("get-dashboard", owner=tenant.organization))

@@ -7,14 +7,14 @@ import inspect
 
 import pytest
 
-from hookdoor.identity.registry import KINDS, ResourceKind, _hook
+from hookdoor.identity.registry import KINDS, ResourceKind, hooks
 
 
 @pytest.mark.parametrize("resource", KINDS, ids=[k.singular for k in KINDS])
 def test_lifecycle_hooks_resolve_to_coroutines(resource: ResourceKind) -> None:
-    for path in (resource.on_add, resource.on_update, resource.on_change):
-        if path:
-            assert inspect.iscoroutinefunction(_hook(path)), path
+    for paths in (resource.on_add, resource.on_update, resource.on_change, resource.on_import):
+        for hook in hooks(paths):
+            assert inspect.iscoroutinefunction(hook), paths
 
 
 @pytest.mark.parametrize("resource", KINDS, ids=[k.singular for k in KINDS])

@@ -185,7 +185,7 @@ def test_setup_refuses_what_initiate_did_not_give(person: Person) -> None:
     bad_code = form(person.api, "mfa/setup/enable", owner=org, name=person.name, mfaType="app",
                     secret=props["secret"], recoveryCodes="not-the-code")
     assert bad_code.status_code == 400 and "recoveryCodes" in bad_code.json()["msg"]
-    for mfa_type, problem in (("sms", "not available"), ("carrier-pigeon", "not one of"), ("", "is required")):
+    for mfa_type, problem in (("radius", "not available"), ("carrier-pigeon", "not one of"), ("", "is required")):
         refused = form(person.api, "mfa/setup/initiate", owner=org, name=person.name, mfaType=mfa_type)
         assert refused.status_code == 400 and problem in refused.json()["msg"], refused.json()
     assert person.login().json()["data"] == person.id, "nothing was enabled"
@@ -235,7 +235,7 @@ def test_who_may_do_what(server: ServerProcess, admin: Api, person: Person) -> N
 def test_a_required_rule_gets_a_session_to_set_up_and_no_code(server: ServerProcess, admin: Api) -> None:
     tenant = new_tenant(admin)
     organization = admin.get("get-organization", id=f"admin/{tenant.organization}")["data"]
-    bad = admin.post("update-organization", {**organization, "mfaItems": [{"name": "email", "rule": "Required"}]},
+    bad = admin.post("update-organization", {**organization, "mfaItems": [{"name": "radius", "rule": "Required"}]},
                      params={"id": f"admin/{tenant.organization}"})
     assert bad["status"] == "error" and "mfaItems" in bad["msg"]
     application = admin.get("get-application", id=f"admin/{tenant.application}")["data"]

@@ -481,12 +481,9 @@ class Ledger:
 # ---- what saving a kind implies (identity/registry.py's hooks) ---------------------------------
 
 async def check_new_provider(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:
-    """Payment providers are checked here; every other provider by messaging/ (and on from there)."""
-    if data.get("category") == PAYMENT_CATEGORY:
-        check_payment_provider(context.request.app.state.target_policy, data)
-        return {}
-    from hookdoor.messaging.service import check_new_provider as check_other_provider
-    return await check_other_provider(context, data)
+    """Payment providers (the other domains check theirs: the provider kind's hooks run in turn)."""
+    check_payment_provider(context.request.app.state.target_policy, data)
+    return {}
 
 
 async def check_updated_provider(context: ApiContext, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

@@ -31,8 +31,10 @@ from hookdoor.identity.accounts import APPLICATIONS, Accounts
 from hookdoor.identity.credentials import SESSION_COOKIE, secrets_equal, with_session_cookie
 from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
-from hookdoor.mfa.service import MFA_COOKIE, SecondFactor, SecondFactorRefused, with_mfa_cookie
-from hookdoor.verification.service import sign_in_captcha
+from hookdoor.mfa.schemas import CODE_TYPES, EMAIL, TOTP
+from hookdoor.mfa.service import MFA_COOKIE, SecondFactor, SecondFactorRefused, awaited_factors, with_mfa_cookie
+from hookdoor.verification.schemas import MFA_AUTH, VerificationForm
+from hookdoor.verification.service import Verifications, sign_in_captcha
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 FORM_COOKIE = "hookdoor_form_csrf"
@@ -140,7 +142,8 @@ async def login(request: Request) -> Response:
         return await login_form(request, values, exc)
     if gate.next_mfa:
         # The password was right; the second factor is asked on a page of its own, for this browser.
-        return with_mfa_cookie(await second_factor_page(request, after), gate.token, context.settings)
+        return with_mfa_cookie(await second_factor_page(request, after, token=gate.token), gate.token,
+                               context.settings)
     assert session is not None
     if gate.setup_required:
         target = redirect("/console/account/security", next=after, notice="mfa-required")
@@ -148,11 +151,37 @@ async def login(request: Request) -> Response:
     return with_session_cookie(redirect(after), session.token, context.settings)
 
 
-async def second_factor_page(request: Request, after: str, error: HookdoorError | None = None) -> Response:
-    """The second step of a sign-in whose first one was right (a password, or another provider)."""
+async def second_factor_page(request: Request, after: str, error: HookdoorError | None = None, *,
+                             token: str = "", sent_to: str = "") -> Response:
+    """The second step of a sign-in whose first one was right (a password, or another provider): a
+    form per factor the user has (``token`` names the sign-in before the browser holds its cookie)."""
+    async with viewing(request, login=False) as context:
+        _, factors = await awaited_factors(context, token or request.cookies.get(MFA_COOKIE, ""))
     return await _signed_out_page(request, "login_mfa.html", error.status_code if error else 200,
                                   values={"next": after}, error=error.message if error else None,
-                                  form_targets=client_after(after))
+                                  form_targets=client_after(after), factors=factors, sent_to=sent_to)
+
+
+@router.post("/login/mfa/send")
+async def send_second_factor_code(request: Request) -> Response:
+    """An email or SMS factor's code, sent (the API's send-verification-code, method mfaAuth) to the
+    account's own address or number for the sign-in this browser's cookie names."""
+    form = await read_form(request)
+    _check_form_token(request, form)
+    after = safe_next(_text(form, "next"))
+    try:
+        async with unit_of_work(request, "send-verification-code") as context:
+            application, factors = await awaited_factors(context, request.cookies.get(MFA_COOKIE, ""))
+            factor = next((f for f in factors if f["mfaType"] == _text(form, "mfaType")), None)
+            if factor is None or factor["mfaType"] not in CODE_TYPES:
+                raise BadRequest("invalid field mfaType: this sign-in has no such email or SMS factor")
+            await Verifications(context).send_code(VerificationForm.of({
+                "dest": factor["secret"], "type": "email" if factor["mfaType"] == EMAIL else "phone",
+                "countryCode": factor.get("countryCode", ""), "applicationId": f"{GLOBAL_OWNER}/{application}",
+                "method": MFA_AUTH}))
+    except HookdoorError as exc:
+        return await second_factor_page(request, after, exc)
+    return await second_factor_page(request, after, sent_to=factor["secret"])
 
 
 @router.post("/login/mfa")
@@ -162,7 +191,8 @@ async def second_factor(request: Request) -> Response:
     form = await read_form(request)
     _check_form_token(request, form)
     after = safe_next(_text(form, "next"))
-    body = {"passcode": _text(form, "passcode"), "mfaType": "app", "recoveryCode": _text(form, "recoveryCode")}
+    body = {"passcode": _text(form, "passcode"), "mfaType": _text(form, "mfaType", TOTP),
+            "recoveryCode": _text(form, "recoveryCode")}
     try:
         async with unit_of_work(request, "login") as context:
             user, application = await SecondFactor(context).complete(request.cookies.get(MFA_COOKIE, ""), body)

@@ -57,6 +57,8 @@ NOTICES = {
     "signed-up": "Account created: sign in with it.",
     "mfa-enabled": "Two-step sign-in is on: you will be asked for a passcode from your authenticator app.",
     "mfa-removed": "Two-step sign-in is off.",
+    "mfa-code-enabled": "Two-step sign-in is on: a code will be sent to you at every sign-in.",
+    "mfa-preferred": "The factor asked for first at sign-in is changed.",
     "mfa-required": "Your organization requires two-step sign-in: set up an authenticator app to continue.",
     "passkey-added": "Passkey registered.",
     "passkey-removed": "Passkey removed.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, false
 
 from hookdoor.db.types import UTCDateTime
 from hookdoor.identity.registry import KINDS, ResourceKind
@@ -290,6 +290,10 @@ mfa_factors = Table(
     Column("totp_last_step", Integer, nullable=False),  # the last 30 s step used: a passcode is good once
     Column("recovery_code_hashes", JSON, nullable=False),  # SHA-256 of each unused recovery code
     Column("preferred", String(20), nullable=False),  # "" means MFA is off (Casdoor: preferredMfaType)
+    # Codes sent to the account's own email address or phone number (Casdoor's mfaEmailEnabled and
+    # mfaPhoneEnabled): where they go is the user's email or phone at the time of sign-in.
+    Column("email_enabled", Boolean, nullable=False, server_default=false()),
+    Column("phone_enabled", Boolean, nullable=False, server_default=false()),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 Index("ix_mfa_factors_user", mfa_factors.c.owner, mfa_factors.c.name)

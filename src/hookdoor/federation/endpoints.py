@@ -125,8 +125,8 @@ async def finish_sign_in(request: Request, event: str, state: str,
         return await login_form(request, {"application": application, "organization": "", "username": "",
                                           "next": arrival.pending.next if arrival else "/console"}, exc)
     if gate.next_mfa:
-        response = with_mfa_cookie(await second_factor_page(request, safe_next(landing.next)), gate.token,
-                                   context.settings)
+        page = await second_factor_page(request, safe_next(landing.next), token=gate.token)
+        response = with_mfa_cookie(page, gate.token, context.settings)
         response.delete_cookie(BROWSER_COOKIE, path="/")
         return response
     after = safe_next(landing.next)

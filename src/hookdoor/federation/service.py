@@ -21,7 +21,7 @@ from hookdoor.events.recorder import record
 from hookdoor.federation.repository import PendingSignIn, PendingSignIns, ProviderLinks
 from hookdoor.federation.schemas import LINK, SIGN_IN, ProviderItem, Upstream, UpstreamUser, is_sign_in_provider
 from hookdoor.identity.registry import GLOBAL_OWNER, kind
-from hookdoor.identity.repository import ObjectRepository
+from hookdoor.identity.repository import ObjectRepository, application_of_user
 from hookdoor.identity.schemas import NAME_PATTERN
 from hookdoor.saml.schemas import SamlUpstream, is_saml_provider
 from hookdoor.webhooks.target_guard import TargetPolicy, TargetRefused, check_url_at_save
@@ -316,12 +316,7 @@ class Federation:
     async def _application_of(self, user: dict[str, Any]) -> dict[str, Any]:
         """The application the user signs in through, whose provider list says what they may unlink:
         the one they signed up with, else their organization's default (as Casdoor's GetApplicationByUser)."""
-        name = user.get("signupApplication") or ""
-        if not name:
-            organizations = ObjectRepository(self.context.db, kind("organization"))
-            organization = await organizations.get(GLOBAL_OWNER, user["owner"])
-            name = (organization or {}).get("defaultApplication") or ""
-        application = await ObjectRepository(self.context.db, APPLICATIONS).get(GLOBAL_OWNER, name) if name else None
+        application = await application_of_user(self.context.db, user)
         if application is None:
             raise BadRequest(f"user {user['owner']}/{user['name']} belongs to no application with providers")
         return application

@@ -121,7 +121,7 @@ async def sso_logout(response: Response, context: ApiContext = Context) -> dict[
 async def get_account(context: ApiContext = Context) -> dict[str, Any]:
     user, organization = await Accounts(context).account()
     # As Casdoor: the account shows its factors (masked: whether each is on and preferred, no secret).
-    user["multiFactorAuths"] = all_props(await SecondFactor(context).factors_of(user))
+    user["multiFactorAuths"] = all_props(await SecondFactor(context).factors_of(user), user=user)
     return ok(user, organization, sub=user.get("id", ""), name=user["name"])
 
 

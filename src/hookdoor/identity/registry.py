@@ -17,6 +17,8 @@ from hookdoor.identity import schemas
 from hookdoor.webhooks.config import WebhookConfig
 
 GLOBAL_OWNER = "admin"
+# A lifecycle hook: "module:function", or several, called in order.
+Hooks = str | tuple[str, ...]
 BUILT_IN_ORG = "built-in"
 
 
@@ -69,16 +71,17 @@ class ResourceKind:
     # Casdoor imports these from .xlsx files at upload-<plural> (uploads/).
     uploadable: bool = False
     # What adding or updating an object implies (hashing a password, generating credentials), as
-    # "module:function" in the kind's own domain folder; imported when first used, since those
-    # modules depend on this one. They may fill in ``data`` and return values for private columns.
-    on_add: str = ""
-    on_update: str = ""
+    # "module:function" in the kind's own domain folder, or several such, each domain checking what
+    # is its own (a provider: the sending, SAML and sign-in ones); imported when first used, since
+    # those modules depend on this one. They may fill in ``data`` and return values for private columns.
+    on_add: Hooks = ""
+    on_update: Hooks = ""
     # What any change of an object (added, updated or deleted) implies elsewhere, such as cached
     # Casbin enforcers going stale or a deleted resource's file going too: called as (context,
     # before or None, after or None) in the change's transaction, after the write.
-    on_change: str = ""
+    on_change: Hooks = ""
     # What an object imported from a spreadsheet row (uploads/) gets where the row says nothing.
-    on_import: str = ""
+    on_import: Hooks = ""
     # Casdoor keys a few kinds by another field than "name" (an LDAP server by its "id", with no
     # name at all): the key is stored as the name and shown under its own field only.
     key_field: str = "name"
@@ -89,17 +92,25 @@ class ResourceKind:
         return self.plural
 
     async def prepare_new(self, context: Any, data: dict[str, Any]) -> dict[str, Any]:
-        return await _hook(self.on_add)(context, data) if self.on_add else {}
+        private: dict[str, Any] = {}
+        for hook in hooks(self.on_add):
+            private.update(await hook(context, data))
+        return private
 
     async def prepare_update(self, context: Any, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        return await _hook(self.on_update)(context, current, data) if self.on_update else {}
+        private: dict[str, Any] = {}
+        for hook in hooks(self.on_update):
+            private.update(await hook(context, current, data))
+        return private
 
     async def changed(self, context: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        if self.on_change:
-            await _hook(self.on_change)(context, before, after)
+        for hook in hooks(self.on_change):
+            await hook(context, before, after)
 
     async def imported_defaults(self, context: Any, row: dict[str, Any]) -> dict[str, Any]:
-        return await _hook(self.on_import)(context, row) if self.on_import else row
+        for hook in hooks(self.on_import):
+            row = await hook(context, row)
+        return row
 
     def stored_shape(self, body: dict[str, Any]) -> dict[str, Any]:
         """The body as stored: its key as the name."""
@@ -119,9 +130,14 @@ class ResourceKind:
 
 
 @functools.cache
-def _hook(path: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+def _hook(path: str) -> Callable[..., Awaitable[Any]]:
     module, _, function = path.partition(":")
     return getattr(importlib.import_module(module), function)
+
+
+def hooks(paths: Hooks) -> tuple[Callable[..., Awaitable[Any]], ...]:
+    """The functions a kind's hook field names, in order (none, one, or several)."""
+    return tuple(_hook(path) for path in ((paths,) if isinstance(paths, str) else paths) if path)
 
 
 def _kind(
@@ -139,7 +155,8 @@ def _members(*kinds: str) -> tuple[Reference, ...]:
 # verified identifiers relying parties trust (email_verified), as in Casdoor.
 USER_AUTHORITY = Authority(
     issued=("id", "accessKey", "accessSecret", "isGlobalAdmin", "roles", "permissions", "applicationScopes",
-            "preferredMfaType", "balance"),  # a balance moves only by transactions (commerce/)
+            "preferredMfaType", "mfaEmailEnabled", "mfaPhoneEnabled",  # MFA: mirrors of mfa_factors
+            "balance"),  # a balance moves only by transactions (commerce/)
     references=(Reference("groups", "group", many=True), Reference("signupApplication", "application",
                                                                    form="global-name")),
     guarded=("owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "groups",
@@ -213,10 +230,14 @@ KINDS: tuple[ResourceKind, ...] = (
           authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port", "customAuthUrl",
                                        "customTokenUrl", "customUserInfoUrl", "idP", "issuerUrl", "endpoint",
                                        "metadata")),
-          # Payment providers are checked by commerce/, which hands the others to messaging/: providers
-          # that send are checked there, SAML providers by saml/, which hands every other to federation/.
-          on_add="hookdoor.commerce.service:check_new_provider",
-          on_update="hookdoor.commerce.service:check_updated_provider"),
+          # Each domain checks its own providers: those that send, SAML ones, those to sign in with,
+          # payment ones.
+          on_add=("hookdoor.messaging.service:check_new_provider", "hookdoor.saml.service:check_new_provider",
+                  "hookdoor.federation.service:check_new_provider", "hookdoor.commerce.service:check_new_provider"),
+          on_update=("hookdoor.messaging.service:check_updated_provider",
+                     "hookdoor.saml.service:check_updated_provider",
+                     "hookdoor.federation.service:check_updated_provider",
+                     "hookdoor.commerce.service:check_updated_provider")),
     _kind("resource", "resources", on_change="hookdoor.uploads.service:resource_changed"),
     _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",), listed_globally=True,
           authority=Authority(guarded=("certificate", "privateKey")),

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hookdoor.db.direct import DirectSelect, DirectStatement
 from hookdoor.db.tables import KIND_TABLES, lookup_column_name
 from hookdoor.errors import BadRequest
-from hookdoor.identity.registry import ResourceKind
+from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, ResourceKind, kind
 
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 SORT_ORDERS = {"ascend": "asc", "descend": "desc", "": "desc"}
@@ -234,3 +234,20 @@ class ObjectRepository:
             if key not in standard and not key.startswith("lk_")
         }
         return StoredObject(data=dict(row["data"]), private=private)
+
+
+async def application_of_user(session: AsyncSession, user: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Casdoor's GetApplicationByUser: the application a user signs in through when none is named — the
+    one they signed up with, else their organization's default one, else (the built-in organization)
+    the built-in application, else their organization's first. Never another organization's."""
+    applications = ObjectRepository(session, kind("application"))
+    organization = await ObjectRepository(session, kind("organization")).get(GLOBAL_OWNER, user["owner"]) or {}
+    names = [user.get("signupApplication"), organization.get("defaultApplication"),
+             "app-built-in" if user["owner"] == BUILT_IN_ORG else ""]
+    for name in filter(None, names):
+        application = await applications.get(GLOBAL_OWNER, str(name))
+        if application is not None and application.get("organization") == user["owner"]:
+            return application
+    first, _ = await applications.list(ListQuery(organization=user["owner"], sort_field="createdTime",
+                                                 sort_order="ascend", page=1, page_size=1))
+    return first[0] if first else None

@@ -51,13 +51,10 @@ RULES_FOR_EVERY_PURPOSE = ("", "All", "all", "None")
 # ---- what saving a provider implies (declared with the kind in identity/registry.py) ---------------
 
 async def check_new_provider(context: ApiContext, data: dict[str, Any]) -> dict[str, Any]:
-    """Each category's own checks: sending providers here, the others in saml/ (which hands sign-in
-    providers on to federation/)."""
+    """The checks of providers that send (and ID verification ones); the others are other domains'."""
     if is_sending_provider(data) or data.get("category") == "ID Verification":
         _check_sending_provider(context.request.app.state.target_policy, data)
-        return {}
-    from hookdoor.saml.service import check_new_provider as check_sign_in_provider
-    return await check_sign_in_provider(context, data)
+    return {}
 
 
 async def check_updated_provider(context: ApiContext, current: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

@@ -41,21 +41,24 @@ async def mfa_setup_initiate(context: ApiContext = Context) -> dict[str, Any]:
     return ok(await MfaSetup(context).initiate(form.get("owner", ""), form.get("name", ""), form.get("mfaType", "")))
 
 
-@router.post("/mfa/setup/verify", openapi_extra=_form("mfaType", "passcode", "secret",
-                                                      required=("mfaType", "passcode", "secret")))
+@router.post("/mfa/setup/verify", openapi_extra=_form("mfaType", "passcode", "secret", "dest", "countryCode",
+                                                      required=("mfaType", "passcode")))
 async def mfa_setup_verify(context: ApiContext = Context) -> dict[str, Any]:
+    """``secret`` for an authenticator app; ``dest`` (and ``countryCode``) where an email or SMS code went."""
     form = await form_or_json(context.request)
-    await MfaSetup(context).verify(form.get("mfaType", ""), form.get("passcode", ""), form.get("secret", ""))
+    await MfaSetup(context).verify(form.get("mfaType", ""), form.get("passcode", ""), form.get("secret", ""),
+                                   form.get("dest", ""), form.get("countryCode", ""))
     return ok("OK")
 
 
-@router.post("/mfa/setup/enable", openapi_extra=_form("owner", "name", "mfaType", "secret", "recoveryCodes",
-                                                      required=("owner", "name", "mfaType", "secret",
-                                                                "recoveryCodes")))
+@router.post("/mfa/setup/enable", openapi_extra=_form("owner", "name", "mfaType", "secret", "recoveryCodes", "dest",
+                                                      "countryCode",
+                                                      required=("owner", "name", "mfaType", "recoveryCodes")))
 async def mfa_setup_enable(context: ApiContext = Context) -> dict[str, Any]:
     form = await form_or_json(context.request)
     await MfaSetup(context).enable(form.get("owner", ""), form.get("name", ""), form.get("mfaType", ""),
-                                   form.get("secret", ""), _first_code(form.get("recoveryCodes", "")))
+                                   form.get("secret", ""), _first_code(form.get("recoveryCodes", "")),
+                                   form.get("dest", ""), form.get("countryCode", ""))
     return ok("OK")
 
 

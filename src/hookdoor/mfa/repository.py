@@ -29,13 +29,15 @@ class MfaRepository:
         if row is None:
             return Factors(user_id=user_id)
         return Factors(user_id=user_id, totp_secret=row["totp_secret"], totp_last_step=row["totp_last_step"],
-                       recovery_code_hashes=tuple(row["recovery_code_hashes"] or ()), preferred=row["preferred"])
+                       recovery_code_hashes=tuple(row["recovery_code_hashes"] or ()), preferred=row["preferred"],
+                       email_enabled=bool(row["email_enabled"]), phone_enabled=bool(row["phone_enabled"]))
 
     async def save_factors(self, factors: Factors, owner: str, name: str) -> None:
         values: dict[str, Any] = {
             "owner": owner, "name": name, "totp_secret": factors.totp_secret,
             "totp_last_step": factors.totp_last_step, "recovery_code_hashes": list(factors.recovery_code_hashes),
-            "preferred": factors.preferred, "updated_at": utcnow(),
+            "preferred": factors.preferred, "email_enabled": factors.email_enabled,
+            "phone_enabled": factors.phone_enabled, "updated_at": utcnow(),
         }
         changed = await self.db.execute(update(mfa_factors).where(mfa_factors.c.user_id == factors.user_id)
                                         .values(**values))
@@ -66,10 +68,14 @@ class MfaRepository:
             return None
         return Setup(row["user_id"], row["mfa_type"], row["secret"], row["recovery_code_hash"], row["verified"])
 
-    async def mark_verified(self, setup: Setup) -> None:
+    async def mark_verified(self, setup: Setup, destination: str = "") -> None:
+        """Verified; an email or SMS setup also keeps where its code went (the factor's destination)."""
+        values: dict[str, Any] = {"verified": True}
+        if destination:
+            values["secret"] = destination
         await self.db.execute(update(mfa_setups).where(
             mfa_setups.c.user_id == setup.user_id, mfa_setups.c.mfa_type == setup.mfa_type,
-        ).values(verified=True))
+        ).values(**values))
 
     async def finish_setup(self, setup: Setup) -> None:
         await self.db.execute(delete(mfa_setups).where(

@@ -8,9 +8,11 @@ from typing import Any
 # Casdoor's mfaType values (object/mfa.go), in the order GetAllMfaProps lists them.
 SMS, EMAIL, TOTP, RADIUS, PUSH = "sms", "email", "app", "radius", "push"
 ALL_TYPES = (SMS, EMAIL, TOTP, RADIUS, PUSH)
-# The types this server can check. Email and SMS factors need the providers that send codes, and
-# RADIUS and push ones a server to ask: until then they are refused by name, never half-enabled.
-SUPPORTED_TYPES = (TOTP,)
+# The types this server can check: an authenticator app's passcodes, and codes sent to the account's
+# own email or phone through the application's providers (verification/). RADIUS and push factors
+# need a server to ask: until then they are refused by name, never half-enabled.
+SUPPORTED_TYPES = (SMS, EMAIL, TOTP)
+CODE_TYPES = (SMS, EMAIL)  # factors whose passcode is a verification code sent for the sign-in
 
 # Casdoor's answers to a sign-in: the second factor is awaited, or an organization rule demands a
 # factor the user has not set up yet (and they are signed in to set it up).
@@ -34,14 +36,16 @@ class MfaProps:
     isPreferred: bool = False
     secret: str = ""
     url: str = ""
+    countryCode: str = ""
     recoveryCodes: list[str] = field(default_factory=list)
     mfaRememberInHours: int = 0
     qrCode: str = ""  # Hookdoor's addition: the otpauth URL as a PNG data URI, for pages without a QR library
 
     def answer(self) -> dict[str, Any]:
-        """As Casdoor encodes it: ``secret``, ``url`` and ``recoveryCodes`` are left out when empty."""
+        """As Casdoor encodes it: ``secret``, ``countryCode``, ``url`` and ``recoveryCodes`` are left out when empty."""
         shown: dict[str, Any] = {"enabled": self.enabled, "isPreferred": self.isPreferred, "mfaType": self.mfaType}
-        optional = {"secret": self.secret, "url": self.url, "recoveryCodes": self.recoveryCodes, "qrCode": self.qrCode}
+        optional = {"secret": self.secret, "countryCode": self.countryCode, "url": self.url,
+                    "recoveryCodes": self.recoveryCodes, "qrCode": self.qrCode}
         shown.update({k: v for k, v in optional.items() if v})
         shown["mfaRememberInHours"] = self.mfaRememberInHours
         return shown
@@ -56,10 +60,14 @@ class Factors:
     totp_last_step: int = 0
     recovery_code_hashes: tuple[str, ...] = ()
     preferred: str = ""
+    email_enabled: bool = False
+    phone_enabled: bool = False
 
     @property
     def enabled_types(self) -> tuple[str, ...]:
-        return (TOTP,) if self.totp_secret else ()
+        """In Casdoor's order (sms, email, app)."""
+        on = {SMS: self.phone_enabled, EMAIL: self.email_enabled, TOTP: bool(self.totp_secret)}
+        return tuple(t for t in ALL_TYPES if on.get(t))
 
     @property
     def is_enabled(self) -> bool:
@@ -69,6 +77,9 @@ class Factors:
 
 @dataclass(frozen=True)
 class Setup:
+    """A factor being set up. ``secret``: the TOTP secret the server made; for an email or SMS factor,
+    empty until mfa/setup/verify checks a code, then the address or number that code went to."""
+
     user_id: str
     mfa_type: str
     secret: str

@@ -23,7 +23,6 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from hookdoor.errors import BadRequest, NotFound
 from hookdoor.federation.schemas import UpstreamUser
 from hookdoor.federation.service import Arrival, Departure
-from hookdoor.federation.service import check_new_provider as check_new_oauth_provider
 from hookdoor.oauth import keys
 from hookdoor.oauth.service import redirect_uri_allowed
 from hookdoor.saml import protocol
@@ -43,10 +42,9 @@ ACS_PATH = "/api/acs"
 # ---- what saving a provider implies (declared with the kind in identity/registry.py) -----------------
 
 async def check_new_provider(context: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """A SAML provider names an IdP whose metadata (given, or made from its fields) pysaml2 reads;
-    any other provider is the federation's to check."""
+    """A SAML provider names an IdP whose metadata (given, or made from its fields) pysaml2 reads."""
     if not is_saml_provider(data):
-        return await check_new_oauth_provider(context, data)
+        return {}
     upstream = SamlUpstream.of(data)
     if upstream.sso_url and urlsplit(upstream.sso_url).scheme not in ("http", "https"):
         raise BadRequest("invalid field endpoint: the IdP's SSO URL must be an http(s) URL")

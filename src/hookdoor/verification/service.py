@@ -116,12 +116,15 @@ class Codes:
     def hash_of(self, code_id: str, code: str) -> str:
         return code_hash(self.context.services.secret_key, code_id, code)
 
-    async def check(self, receiver: str, code: str, *, spend: bool, verified_only: bool = False) -> dict[str, Any]:
+    async def check(self, receiver: str, code: str, *, spend: bool, verified_only: bool = False,
+                    purpose: str = "", user: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The newest code sent to ``receiver`` if ``code`` is it; ``spend`` uses it up, else it is marked
-        verified (verify-code). ``verified_only``: a code verify-code has already passed (set-password)."""
+        verified (verify-code). ``verified_only``: a code verify-code has already passed (set-password).
+        ``purpose`` and ``user``: a code sent for that purpose to that user only (a second factor: a
+        code sent for a sign-up, or to another account's sign-in, does not count)."""
         now = time.time()
         row = await self.codes.latest(receiver, now - DAY)
-        if row is None:
+        if row is None or (purpose and row["purpose"] != purpose) or (user and row["user_id"] != _user_id(user)):
             raise BadRequest(NOT_SENT)
         if row["used"] or (row["verified"] and not verified_only):
             raise BadRequest(ALREADY_USED)
@@ -158,6 +161,8 @@ class Verifications:
         await Captcha(self.context).require_if_asked(application, form.captcha)
         receiver = normal_receiver(form.type, form.dest, form.country_code)
         user = await self._user_for(form, organization, receiver)
+        if form.method == MFA_AUTH and user is not None:
+            receiver = second_factor_receiver(user, form)
         if user is not None:
             self.context.action.concerns(subject=USERS.mask(user, may_manage=False))
         category = EMAIL if form.type == EMAIL_TYPE else SMS
@@ -184,7 +189,12 @@ class Verifications:
             if found.data.get("isForbidden"):
                 raise Forbidden("The user is forbidden to sign in, please contact the administrator")
             return found.data
-        if form.method in (RESET, MFA_SETUP, MFA_AUTH):
+        if form.method == MFA_AUTH:
+            # The sign-in awaiting its second factor, named by this browser's cookie (nobody is signed
+            # in yet); mfa/ owns that cookie, and mfa/ builds on this module, hence the late import.
+            from hookdoor.mfa.service import user_awaiting_second_factor
+            return await user_awaiting_second_factor(self.context, form.type)
+        if form.method in (RESET, MFA_SETUP):
             principal = self.context.require_login()
             return principal.user
         return None
@@ -354,6 +364,19 @@ class Verifications:
                     await self.codes.check(receiver, code, spend=True, verified_only=True)
                     return
         raise BadRequest("invalid field code: verify the code sent to your email or phone first (verify-code)")
+
+
+def second_factor_receiver(user: Mapping[str, Any], form: VerificationForm) -> str:
+    """A sign-in's second-factor code goes to the account's own address or number only. The page names
+    it as it was shown (masked, as Casdoor's does) or in full; anything else is refused, never sent."""
+    field = "email" if form.type == EMAIL_TYPE else "phone"
+    own = str(user.get(field) or "")
+    receiver = normal_receiver(form.type, own, str(user.get("countryCode") or ""))
+    shown = masked_email(own) if form.type == EMAIL_TYPE else masked_phone(own)
+    if not own or form.dest not in (own, shown, receiver):
+        raise BadRequest(f"invalid field dest: a second-factor code goes only to the account's own {field}"
+                         + (f" ({shown})" if own else ", and it has none"))
+    return receiver
 
 
 def code_sign_in_allowed(application: Mapping[str, Any]) -> bool:

@@ -27,8 +27,8 @@ from hookdoor.api.context import ApiContext
 from hookdoor.db.tables import webauthn_ceremonies
 from hookdoor.db.types import utcnow
 from hookdoor.errors import BadRequest, Forbidden, NotAuthenticated, NotFound
-from hookdoor.identity.registry import BUILT_IN_ORG, GLOBAL_OWNER, kind
-from hookdoor.identity.repository import ListQuery, ObjectRepository
+from hookdoor.identity.registry import kind
+from hookdoor.identity.repository import ObjectRepository, application_of_user
 from hookdoor.mfa.service import hash_code, user_id_of
 from hookdoor.oauth.service import issuer_of
 from hookdoor.webauthn.repository import WebAuthnRepository
@@ -196,18 +196,7 @@ class Passkeys:
             found = await applications.find_by("clientId", client_id)
             application = found.data if found else None
         else:
-            organization = await ObjectRepository(self.context.db, kind("organization")).get(GLOBAL_OWNER,
-                                                                                             user["owner"]) or {}
-            names = [user.get("signupApplication"), organization.get("defaultApplication"),
-                     "app-built-in" if user["owner"] == BUILT_IN_ORG else ""]
-            application = None
-            for name in filter(None, names):
-                if (application := await applications.get(GLOBAL_OWNER, name)) is not None:
-                    break
-            if application is None:  # Casdoor's GetApplicationByOrganizationName: the organization's first
-                found, _ = await applications.list(ListQuery(organization=user["owner"], sort_field="createdTime",
-                                                             sort_order="ascend", page=1, page_size=1))
-                application = found[0] if found else None
+            application = await application_of_user(self.context.db, user)
         if application is None or application.get("organization") != user["owner"]:
             raise BadRequest("Application does not exist (for this user's organization)")
         return application
