@@ -1,7 +1,7 @@
 """Who may call each order and payment route: a matrix of callers x routes. The buyer, an
 administrator of the shop's organization and its application may; a signed-out caller (401),
 another user of the organization, another organization's administrator and application (403) may
-not, and a refused call changes nothing."""
+not, and a refused call changes nothing and is recorded as one error event."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import requests
 
 from tests.commerce.conftest import PASSWORD, Shop, new_buyer
 from tests.compat.sdk import new_tenant
+from tests.identity.test_events_recorded import events
 from tests.support import Api
 
 ALLOWED = ("buyer", "org-admin", "application")
@@ -91,8 +92,9 @@ def test_the_matrix_of_callers(shop: Shop, route: str) -> None:
         method, path, params, body = ROUTES[route](shop, product)
         before = (shop.get("product", product), len(shop.transactions()),
                   len(shop.admin.get("get-orders", owner=shop.org)["data"]))
-        response = caller.http.request(method, f"{shop.server.url}/api/{path}", params={**params, **caller.params},
-                                       json=body, timeout=30)
+        marker = f"{route}.{name}"
+        response = caller.http.request(method, f"{shop.server.url}/api/{path}",
+                                       params={**params, **caller.params, "matrixCell": marker}, json=body, timeout=30)
         expected = 200 if name in allowed else REFUSED_FOR.get(route, REFUSED)[name]
         if response.status_code != expected:
             problems.append(f"{route} by {name}: {response.status_code} (expected {expected}) {response.text[:200]}")
@@ -101,4 +103,8 @@ def test_the_matrix_of_callers(shop: Shop, route: str) -> None:
                      len(shop.admin.get("get-orders", owner=shop.org)["data"]))
             if after != before:
                 problems.append(f"{route} by {name}: refused, yet {before} became {after}")
+            recorded = [e for e in events(shop.server, action=route, outcome="error")
+                        if f"matrixCell={marker}" in e["request"]["uri"]]
+            if len(recorded) != 1:
+                problems.append(f"{route} by {name}: refused, recorded as {len(recorded)} error events")
     assert not problems, "\n".join(problems)
