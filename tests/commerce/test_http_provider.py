@@ -125,3 +125,19 @@ def test_saving_the_provider_checks_its_endpoint_and_key(shop: Shop) -> None:
         assert answer["status"] == "error" and word in answer["msg"], answer
     shown = shop.buyer_api.get("get-provider", id=f"{shop.org}/dummy")
     assert shown["status"] == "error"  # providers are for administrators; secrets never reach a buyer
+
+
+def test_a_provider_that_refuses_the_checkout_is_a_502_and_nothing_is_written(shop: Shop,
+                                                                               provider: PaymentServer) -> None:
+    answer = shop.admin.post("add-provider", {"owner": shop.org, "name": "mismatched", "category": "Payment",
+                                              "type": "Custom HTTP", "endpoint": provider.endpoint,
+                                              "clientSecret": "not-the-providers-key-0123"})
+    assert answer["status"] == "ok", answer
+    order = shop.place(shop.product(providers=["mismatched"]))
+    response = shop.buyer_api.http.post(f"{shop.server.url}/api/pay-order",
+                                        params={"id": f"{shop.org}/{order['name']}", "providerName": "mismatched"})
+    assert response.status_code == 502 and "refused the checkout: HTTP 401" in response.json()["msg"]
+    assert provider.refused_checkouts == 1
+    assert shop.get("order", order["name"])["payment"] == ""
+    assert shop.buyer_api.get("get-user-payments", owner=shop.org, user=shop.buyer)["data"] == []
+    assert "not-the-providers-key" not in response.text
