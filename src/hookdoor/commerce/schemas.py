@@ -37,6 +37,8 @@ USER_TAG = "User"
 DEFAULT_CURRENCY = "USD"
 ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "HUF"})
 MAX_QUANTITY = 10_000
+# Amounts beyond this are no prices (and Decimal's default context could not round them to a cent).
+MAX_AMOUNT = Decimal(10) ** 15
 
 
 def minor_unit(currency: str) -> Decimal:
@@ -52,8 +54,8 @@ def money(value: Any, currency: str, field: str) -> Decimal:
         amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
     except InvalidOperation:
         raise BadRequest(f"invalid field {field}: {value!r} is not a number") from None
-    if not amount.is_finite():
-        raise BadRequest(f"invalid field {field}: must be a finite number")
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        raise BadRequest(f"invalid field {field}: must be a finite number below {MAX_AMOUNT:,}")
     rounded = amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
     if rounded != amount:
         raise BadRequest(f"invalid field {field}: {currency} has no amounts finer than {minor_unit(currency)}")
@@ -66,7 +68,9 @@ def stored_money(value: Any, currency: str) -> Decimal:
         amount = Decimal(str(value if value not in (None, "") else 0))
     except InvalidOperation:
         return Decimal(0)
-    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP) if amount.is_finite() else Decimal(0)
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        return Decimal(0)
+    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
 def as_number(amount: Decimal) -> int | float:
