@@ -19,6 +19,8 @@ SERVER_ENV = {"HOOKDOOR_WEBHOOK_ALLOW_TARGETS": "127.0.0.1,localhost", "HOOKDOOR
 # Syncers of the tests may read SQLite source databases made in this folder (tests/sync/sources.py).
 SERVER_ENV["HOOKDOOR_SYNCER_SQLITE_DIR"] = SYNCER_SQLITE_DIR
 SERVER_ENV["HOOKDOOR_SYNC_POLL_SECONDS"] = "1"
+# Lapsed subscriptions are moved on within a second (tests/commerce).
+SERVER_ENV["HOOKDOOR_SUBSCRIPTION_POLL_SECONDS"] = "1"
 
 
 @pytest.fixture(scope="session")

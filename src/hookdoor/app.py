@@ -21,6 +21,8 @@ from hookdoor.api.body_limit import BodyLimit, BodyTooLarge
 from hookdoor.api.envelope import error_body
 from hookdoor.authz import endpoints as authz_endpoints
 from hookdoor.authz.engines import EngineCache
+from hookdoor.commerce import endpoints as commerce
+from hookdoor.commerce import tasks as commerce_tasks
 from hookdoor.config import Settings
 from hookdoor.console import install as install_console
 from hookdoor.db.checkpoint import checkpointing
@@ -205,6 +207,8 @@ def create_app(settings: Settings | None = None, worker_process: WorkerProcess |
     app.include_router(tickets.router)
     app.include_router(tickets.pages)
     app.include_router(verification.router)
+    app.include_router(commerce.router)
+    app.include_router(commerce_tasks.lifecycle)
     endpoints.add_routes(app.router)
     install_console(app)  # the console's pages, the inspector's bins, their static files
     openapi.install(app)

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     # folder may be one (empty: SQLite sources are refused); the scheduler's look for due syncers.
     syncer_sqlite_dir: str = Field(default="", description="Folder whose SQLite files syncers may read.")
     sync_poll_seconds: float = Field(default=5.0, gt=0, le=3600, description="How often due syncers are looked for.")
+    subscription_poll_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="How often subscriptions whose period began or ended are moved on."
+    )
 
     # argon2id cost (OWASP's minimum is t=2, m=19 MiB); raise it on stronger machines.
     password_time_cost: int = Field(default=2, ge=1, le=10)

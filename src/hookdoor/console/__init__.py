@@ -39,6 +39,7 @@ def install(app: FastAPI) -> None:
     from hookdoor.console import (
         auth_pages,
         authz_pages,
+        commerce_pages,
         dashboard,
         event_pages,
         identity_pages,
@@ -55,5 +56,5 @@ def install(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
     # auth_pages last: it ends with the console's catch-all 404 page.
     for module in (inspector_endpoints, dashboard, webhook_pages, inspector_pages, authz_pages, event_pages,
-                   identity_pages, sync_pages, security_pages, auth_pages):
+                   commerce_pages, identity_pages, sync_pages, security_pages, auth_pages):
         app.include_router(module.router)

@@ -151,6 +151,7 @@ _SPECIALISED: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("place-order", "An order was placed for a product."),
             ("cancel-order", "An order was cancelled."),
             ("pay-order", "Payment of an order was started."),
+            ("buy-product", "A product was bought: an order of it placed and its payment started."),
         ),
     ),
     (
@@ -276,6 +277,8 @@ _SPECIALISED: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("get-version-info", "The server's version was read."),
             ("get-prometheus-info", "The server's API throughput and latency summary was read."),
             ("get-ldap-users", "The users of an LDAP server's directory were listed."),
+            ("get-user-orders", "A user's orders were listed."),
+            ("get-user-payments", "A user's payments were listed."),
         ),
     ),
     (

@@ -167,12 +167,14 @@ def _members(*kinds: str) -> tuple[Reference, ...]:
 # verified identifiers relying parties trust (email_verified), as in Casdoor.
 USER_AUTHORITY = Authority(
     issued=("id", "accessKey", "accessSecret", "isGlobalAdmin", "roles", "permissions", "applicationScopes",
-            "preferredMfaType", "mfaEmailEnabled", "mfaPhoneEnabled"),  # MFA: mirrors of mfa_factors
+            "preferredMfaType", "mfaEmailEnabled", "mfaPhoneEnabled",  # MFA: mirrors of mfa_factors
+            "balance"),  # a balance moves only by transactions (commerce/)
     references=(Reference("groups", "group", many=True), Reference("signupApplication", "application",
                                                                    form="global-name")),
     guarded=("owner", "name", "isAdmin", "isForbidden", "isDeleted", "type", "score", "groups",
              "signupApplication", "registerType", "email", "emailVerified", "phone", "isVerified",
-             "ldap"),  # an imported user's directory entry: where their password is checked
+             "ldap",  # an imported user's directory entry: where their password is checked
+             "balanceCredit", "balanceCurrency"),
 )
 APPLICATION_AUTHORITY = Authority(
     # A client registered through RFC 7591 holds no admin rights, and its registration token's hash
@@ -203,6 +205,15 @@ INVITATION_AUTHORITY = Authority(
 # A ticket's thread is written by add-ticket-message alone; its reporter ("user", the kind's
 # filed_by) by the server alone.
 TICKET_AUTHORITY = Authority(issued=("messages",))
+# Orders, payments and subscriptions are moved by their flows (commerce/): what was paid, at what
+# price and in which state is the server's record, never a caller's edit (an administrator's neither).
+ORDER_AUTHORITY = Authority(issued=("state", "price", "currency", "payment", "productInfos", "message",
+                                    "updateTime", "couponDiscount"))
+PAYMENT_AUTHORITY = Authority(issued=("state", "price", "currency", "order", "user", "provider", "type",
+                                      "outOrderId", "payUrl", "invoiceUrl", "message", "products"))
+SUBSCRIPTION_AUTHORITY = Authority(issued=("payment",), guarded=("state", "startTime", "endTime", "plan", "user"))
+# Which payment providers sell a product: the organization's own.
+PRODUCT_AUTHORITY = Authority(references=(Reference("providers", "provider", form="name", many=True),))
 # Models, adapters, enforcers, permissions, roles and groups: a change makes cached enforcers stale.
 AUTHORIZATION_CHANGED = "hookdoor.authz.service:authorization_changed"
 
@@ -245,12 +256,14 @@ KINDS: tuple[ResourceKind, ...] = (
           authority=Authority(guarded=("clientId", "clientSecret", "clientSecret2", "host", "port", "customAuthUrl",
                                        "customTokenUrl", "customUserInfoUrl", "idP", "issuerUrl", "endpoint",
                                        "metadata")),
-          # Each domain checks its own providers: those that send, SAML ones, those to sign in with.
+          # Each domain checks its own providers: those that send, SAML ones, those to sign in with,
+          # payment ones.
           on_add=("hookdoor.messaging.service:check_new_provider", "hookdoor.saml.service:check_new_provider",
-                  "hookdoor.federation.service:check_new_provider"),
+                  "hookdoor.federation.service:check_new_provider", "hookdoor.commerce.service:check_new_provider"),
           on_update=("hookdoor.messaging.service:check_updated_provider",
                      "hookdoor.saml.service:check_updated_provider",
-                     "hookdoor.federation.service:check_updated_provider")),
+                     "hookdoor.federation.service:check_updated_provider",
+                     "hookdoor.commerce.service:check_updated_provider")),
     _kind("resource", "resources", on_change="hookdoor.uploads.service:resource_changed"),
     _kind("cert", "certs", schemas.Cert, secret_fields=("privateKey",), listed_globally=True,
           authority=Authority(guarded=("certificate", "privateKey")),
@@ -279,11 +292,17 @@ KINDS: tuple[ResourceKind, ...] = (
         hidden_fields=("accessToken", "refreshToken", "code"),
         organization_of=_org_from_field, authority=TOKEN_AUTHORITY,
     ),
-    _kind("product", "products"),
-    _kind("payment", "payments"),
-    _kind("plan", "plans"),
-    _kind("pricing", "pricings"),
-    _kind("subscription", "subscriptions"),
+    _kind("product", "products", readable_by_members=True, authority=PRODUCT_AUTHORITY,
+          on_add="hookdoor.commerce.service:check_new_product",
+          on_update="hookdoor.commerce.service:check_updated_product"),
+    _kind("payment", "payments", authority=PAYMENT_AUTHORITY),
+    _kind("plan", "plans", readable_by_members=True,
+          authority=Authority(references=(Reference("role", "role", form="name"),)),
+          on_add="hookdoor.commerce.service:check_new_plan", on_update="hookdoor.commerce.service:check_updated_plan"),
+    _kind("pricing", "pricings", readable_by_members=True),
+    _kind("subscription", "subscriptions", authority=SUBSCRIPTION_AUTHORITY,
+          on_add="hookdoor.commerce.service:check_new_subscription",
+          on_update="hookdoor.commerce.service:check_updated_subscription"),
     _kind("syncer", "syncers", secret_fields=("password",),
           authority=Authority(guarded=("host", "port", "user", "password", "databaseType", "database")),
           on_add="hookdoor.sync.service:check_new_syncer", on_update="hookdoor.sync.service:check_updated_syncer"),
@@ -303,11 +322,12 @@ KINDS: tuple[ResourceKind, ...] = (
     _kind("ldap", "ldaps", key_field="id", secret_fields=("password",),
           authority=Authority(guarded=("host", "port", "username", "password", "baseDn", "enableSsl")),
           on_add="hookdoor.sync.service:check_new_ldap", on_update="hookdoor.sync.service:check_updated_ldap"),
-    _kind("order", "orders"),
+    _kind("order", "orders", authority=ORDER_AUTHORITY),
     _kind("ticket", "tickets", ticket_schemas.Ticket, filed_by="user", authority=TICKET_AUTHORITY,
           on_add="hookdoor.tickets.service:check_new_ticket",
           on_update="hookdoor.tickets.service:check_updated_ticket"),
-    _kind("transaction", "transactions"),
+    _kind("transaction", "transactions", on_add="hookdoor.commerce.service:apply_new_transaction",
+          on_update="hookdoor.commerce.service:check_updated_transaction"),
     _kind("record", "records"),
 )
 
