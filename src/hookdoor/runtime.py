@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Coroutine
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 # CPython runs a young-generation collection every 700 net allocations of container objects. A server
@@ -36,3 +37,23 @@ async def in_background(loop: Coroutine[Any, Any, None], name: str) -> AsyncIter
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def every(interval: Callable[[], float], job: Callable[[], Awaitable[object]], failing: str,
+                log: logging.Logger) -> None:
+    """Run ``job`` now and then every ``interval()`` seconds, for ever. A failure is logged (``failing``
+    says what could not be done) and the job is tried again next time: a background task outlives a
+    database that went away for a moment."""
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.exception("could not %s; will try again", failing)
+        await asyncio.sleep(interval())
+
+
+def periodically(interval: Callable[[], float], job: Callable[[], Awaitable[object]], *, name: str,
+                 failing: str, log: logging.Logger) -> contextlib.AbstractAsyncContextManager[None]:
+    """``job`` run :func:`every` ``interval()`` seconds in a task named ``name`` while the block runs (a
+    router's lifespan)."""
+    return in_background(every(interval, job, failing, log), name)

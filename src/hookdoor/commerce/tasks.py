@@ -8,7 +8,6 @@ read, so exactly one of them moves a subscription and records its event; the oth
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -21,7 +20,7 @@ from hookdoor.db.types import rfc3339, utcnow
 from hookdoor.events.recorder import Action, record
 from hookdoor.identity.principal import SYSTEM
 from hookdoor.identity.registry import kind
-from hookdoor.runtime import in_background
+from hookdoor.runtime import periodically
 
 log = logging.getLogger(__name__)
 REQUEST = {"method": "", "uri": "/api/update-subscription", "clientIp": "", "userAgent": "hookdoor-subscriptions",
@@ -51,17 +50,9 @@ async def move_due_subscriptions(state: Any) -> int:
     return moved
 
 
-async def _loop(app: FastAPI) -> None:
-    while True:
-        try:
-            await move_due_subscriptions(app.state)
-        except Exception:
-            log.exception("could not move due subscriptions; will try again")
-        await asyncio.sleep(app.state.settings.subscription_poll_seconds)
-
-
 def _running(app: FastAPI) -> Any:
-    return in_background(_loop(app), "hookdoor-subscriptions")
+    return periodically(lambda: app.state.settings.subscription_poll_seconds, lambda: move_due_subscriptions(app.state),
+                        name="hookdoor-subscriptions", failing="move due subscriptions", log=log)
 
 
 # Its lifespan runs inside the app's own, after the migrations.

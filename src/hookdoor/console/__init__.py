@@ -6,7 +6,6 @@ purge of expired inspector bins.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 
@@ -14,25 +13,17 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hookdoor.console.web import HERE
-from hookdoor.runtime import in_background
+from hookdoor.runtime import periodically
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 600.0
 
 
-async def _purge_loop(app: FastAPI) -> None:
+def _purging(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
     from hookdoor.inspector.service import purge_now
 
-    while True:
-        try:
-            await purge_now(app.state.sessionmaker)
-        except Exception:
-            log.exception("could not purge expired inspector bins; will try again")
-        await asyncio.sleep(PURGE_EVERY_SECONDS)
-
-
-def _purging(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
-    return in_background(_purge_loop(app), "hookdoor-inspector-purge")
+    return periodically(lambda: PURGE_EVERY_SECONDS, lambda: purge_now(app.state.sessionmaker),
+                        name="hookdoor-inspector-purge", failing="purge expired inspector bins", log=log)
 
 
 def install(app: FastAPI) -> None:

@@ -7,7 +7,6 @@ envelope. The authorization endpoint never redirects to a redirect URI the appli
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -53,27 +52,23 @@ from hookdoor.oauth.service import (
     userinfo_claims,
     with_consent,
 )
-from hookdoor.runtime import in_background
+from hookdoor.runtime import periodically
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 3600.0
 
 
-async def _purge_loop(app: FastAPI) -> None:
-    while True:
-        try:
-            async with app.state.sessionmaker() as db:
-                removed = await purge_retired_tokens(db, utcnow())
-                await db.commit()
-            if removed:
-                log.info("purged %d retired tokens", removed)
-        except Exception:
-            log.exception("could not purge retired tokens; will try again")
-        await asyncio.sleep(PURGE_EVERY_SECONDS)
+async def _purge(app: FastAPI) -> None:
+    async with app.state.sessionmaker() as db:
+        removed = await purge_retired_tokens(db, utcnow())
+        await db.commit()
+    if removed:
+        log.info("purged %d retired tokens", removed)
 
 
 def _purging(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
-    return in_background(_purge_loop(app), "hookdoor-token-purge")
+    return periodically(lambda: PURGE_EVERY_SECONDS, lambda: _purge(app), name="hookdoor-token-purge",
+                        failing="purge retired tokens", log=log)
 
 
 # Its lifespan runs inside the app's own, after the migrations.

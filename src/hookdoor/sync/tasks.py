@@ -9,7 +9,6 @@ run, shared by all processes, under that lock: two processes never run it twice 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -19,7 +18,7 @@ from fastapi import APIRouter, FastAPI
 from hookdoor.identity.principal import SYSTEM
 from hookdoor.identity.registry import kind
 from hookdoor.identity.repository import ListQuery, ObjectRepository
-from hookdoor.runtime import in_background
+from hookdoor.runtime import periodically
 from hookdoor.sync import repository
 from hookdoor.sync.ldap import LdapImport, directory_users
 from hookdoor.sync.service import Origin, is_due, run_if_due, syncer_key
@@ -86,17 +85,9 @@ async def _auto_sync(state: Any, server: dict[str, Any]) -> None:
             await db.commit()
 
 
-async def _schedule_loop(app: FastAPI) -> None:
-    while True:
-        try:
-            await run_due_sources(app.state)
-        except Exception:
-            log.exception("could not look for due syncers; will try again")
-        await asyncio.sleep(app.state.settings.sync_poll_seconds)
-
-
 def _scheduling(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
-    return in_background(_schedule_loop(app), "hookdoor-sync")
+    return periodically(lambda: app.state.settings.sync_poll_seconds, lambda: run_due_sources(app.state),
+                        name="hookdoor-sync", failing="look for due syncers", log=log)
 
 
 # Its lifespan runs inside the app's own, after the migrations.
