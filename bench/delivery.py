@@ -452,6 +452,10 @@ async def throughput(args: argparse.Namespace, work: Path, receiver: ReceiverCli
     started_wall = time.time()
     proc = CHILDREN.start("worker", [PYTHON, "-m", "hookdoor", "worker"], env, work, work / "worker.log")
     meter = CpuMeter({"worker": proc.pid, "receiver": CHILDREN.procs["receiver"].pid})
+    profiler = start_profiler(args.profile_worker, args.profile_rate, proc.pid, work) if args.profile_worker else None
+    # The worker's CPU when the first delivery arrives: its start-up (imports, migrations check),
+    # which the CPU per delivery leaves out (sampled every 10 ms: at most ~10 ms of sending counted in).
+    startup_cpu = await cpu_at_first_arrival(receiver, proc.pid, within=60)
     timeout = max(60.0, expected / 500)
     arrived = await receiver.wait_for(expected, timeout, poll=0.2, alive="worker")
     deadline = time.monotonic() + 30
@@ -460,6 +464,10 @@ async def throughput(args: argparse.Namespace, work: Path, receiver: ReceiverCli
     settled_wall = time.time()
     cpu = meter.stop()
     CHILDREN.stop("worker")
+    if profiler is not None:
+        stop_profiler(profiler)
+    cpu["worker_startup_cpu_s"] = round(startup_cpu, 3)
+    cpu["worker_us_per_delivery"] = round((cpu["worker_cpu_s"] - startup_cpu) / expected * 1e6, 1)
     records = await receiver.records()
     times = [r[0] for r in records]
     result: dict[str, Any] = {
@@ -474,6 +482,39 @@ async def throughput(args: argparse.Namespace, work: Path, receiver: ReceiverCli
     }
     result["sample_payload"] = _sample_payload(database)
     return result
+
+
+async def cpu_at_first_arrival(receiver: ReceiverClient, pid: int, within: float) -> float:
+    deadline = time.monotonic() + within
+    before = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        CHILDREN.check_alive("worker")
+        if await receiver.count() > 0:
+            return before
+        before = cpu_seconds(pid)
+        await asyncio.sleep(0.01)
+    raise RuntimeError(f"no delivery arrived within {within:g} s of the worker's start")
+
+
+def start_profiler(output: str, rate: int, pid: int, work: Path) -> subprocess.Popen[bytes]:
+    """py-spy (from PyPI) sampling the worker from outside, as collapsed stacks (``--format raw``,
+    summed up by bench/profile_breakdown.py): ``rate`` samples/s of every thread, without pausing the
+    worker (``--nonblocking``), idle frames left out."""
+    py_spy = shutil.which("py-spy", path=str(Path(PYTHON).parent)) or shutil.which("py-spy")
+    if py_spy is None:
+        raise RuntimeError("--profile-worker needs py-spy: .venv/bin/pip install py-spy")
+    return CHILDREN.start("profiler", [py_spy, "record", "--pid", str(pid), "--rate", str(rate), "--nonblocking",
+                                       "--format", "raw", "--output", str(Path(output).resolve())],
+                          {}, work, work / "profiler.log")
+
+
+def stop_profiler(proc: subprocess.Popen[bytes]) -> None:
+    """py-spy writes its output when the process it samples exits (the worker was just stopped)."""
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        CHILDREN.stop("profiler")
+    CHILDREN.procs.pop("profiler", None)
 
 
 def _ids_by_path(records: list[list[Any]]) -> dict[str, set[str]]:
@@ -757,6 +798,10 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         results["bare_throughput"] = bare
         print(f"      ceiling (bare aiohttp, {concurrency} in flight): {_fmt(bare['arrival'].get('rate_middle_80'))}"
               " requests/s (middle 80 %)", flush=True)
+        bare_us = bare["cpu"]["bench_cpu_s"] / bare["requests"] * 1e6
+        worker_us = tp["cpu"]["worker_us_per_delivery"]
+        print(f"      CPU: worker {worker_us:.0f} µs per delivery (start-up {tp['cpu']['worker_startup_cpu_s']:.2f} s "
+              f"left out), bare aiohttp {bare_us:.0f} µs per request: {worker_us / bare_us:.2f}x", flush=True)
         if args.throughput_only:
             CHILDREN.stop("receiver")
             return results
@@ -1129,6 +1174,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="start the separate worker with `nice -n N` (lower CPU priority than the API)")
     parser.add_argument("--throughput-only", action="store_true",
                         help="stop after the throughput phase and its ceiling; print them, write no report")
+    parser.add_argument("--profile-worker", metavar="PATH",
+                        help="sample the throughput run's worker with py-spy; collapsed stacks written to PATH")
+    parser.add_argument("--profile-rate", type=int, default=500, help="py-spy samples per second (--profile-worker)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="hard bound on the whole run")
     args = parser.parse_args(argv)
