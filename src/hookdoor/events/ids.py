@@ -6,12 +6,17 @@ incremented instead of redrawn); across processes they still sort by millisecond
 
 from __future__ import annotations
 
+import base64
 import random
 import threading
 import time
 import uuid
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# RFC 4648 base32 and Crockford's differ only in their alphabets: encoding is done by the C base32
+# encoder, then translated (every delivery and every event gets an id: the per-character loop was
+# most of the cost of making one).
+_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode())
 _RANDOM_BITS = 80
 _random = random.SystemRandom()
 
@@ -20,7 +25,10 @@ def encode_ulid(value: int) -> str:
     """A 128-bit integer as 26 Crockford base32 characters (the top two bits are always zero)."""
     if not 0 <= value < 1 << 128:
         raise ValueError("a ULID is a 128-bit unsigned integer")
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+    # 26 characters are 130 bits: the value is placed at the top of 160 (20 bytes, 32 characters
+    # without padding) and the first 26 characters kept.
+    encoded = base64.b32encode((value << 30).to_bytes(20, "big"))
+    return encoded[:26].translate(_FROM_RFC4648).decode("ascii")
 
 
 def ulid_milliseconds(ulid: str) -> int:
