@@ -22,6 +22,7 @@ STARTUP = ("importlib", "hookdoor/db/migrate.py", "alembic/", "tune_garbage_coll
            "create_engine (", "Engine.dispose", "Worker._drain")
 # (part, markers), most specific first.
 PARTS: list[tuple[str, tuple[str, ...]]] = [
+    ("delivery ids (ULID: random bits, base32)", ("hookdoor/events/ids.py", "new_message_id")),
     ("signing (Standard Webhooks HMAC)", ("hookdoor/webhooks/signing.py", "standardwebhooks/")),
     ("request headers and body (excluding signing)", ("request_headers", "redacted (", "Sender.request_parts",
                                                       "RequestParts", "delivery/headers.py")),

@@ -6,17 +6,16 @@ incremented instead of redrawn); across processes they still sort by millisecond
 
 from __future__ import annotations
 
-import base64
 import random
 import threading
 import time
 import uuid
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-# RFC 4648 base32 and Crockford's differ only in their alphabets: encoding is done by the C base32
-# encoder, then translated (every delivery and every event gets an id: the per-character loop was
-# most of the cost of making one).
-_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode())
+# Every delivery and every event gets an id, and a loop over 26 characters was most of the cost of
+# making one: ten bits at a time, from a table of the 1,024 character pairs, takes 13 lookups.
+# (base64.b32encode is no faster: in Python 3.11 it is a Python loop too.)
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
 _RANDOM_BITS = 80
 _random = random.SystemRandom()
 
@@ -25,10 +24,10 @@ def encode_ulid(value: int) -> str:
     """A 128-bit integer as 26 Crockford base32 characters (the top two bits are always zero)."""
     if not 0 <= value < 1 << 128:
         raise ValueError("a ULID is a 128-bit unsigned integer")
-    # 26 characters are 130 bits: the value is placed at the top of 160 (20 bytes, 32 characters
-    # without padding) and the first 26 characters kept.
-    encoded = base64.b32encode((value << 30).to_bytes(20, "big"))
-    return encoded[:26].translate(_FROM_RFC4648).decode("ascii")
+    p, v = _PAIRS, value
+    return (p[v >> 120] + p[v >> 110 & 1023] + p[v >> 100 & 1023] + p[v >> 90 & 1023] + p[v >> 80 & 1023]
+            + p[v >> 70 & 1023] + p[v >> 60 & 1023] + p[v >> 50 & 1023] + p[v >> 40 & 1023] + p[v >> 30 & 1023]
+            + p[v >> 20 & 1023] + p[v >> 10 & 1023] + p[v & 1023])
 
 
 def ulid_milliseconds(ulid: str) -> int:
