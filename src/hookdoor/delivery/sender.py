@@ -26,6 +26,7 @@ MAX_STORED_HEADERS = 50
 REDACTED = "***"
 # Every attempt row has the same keys, so one batch insert can mix answered and unanswered attempts.
 NO_RESPONSE: dict[str, Any] = {"response_status": None, "response_headers": None, "response_body": None}
+SIGNED_HEADERS = frozenset({"webhook-id", "webhook-timestamp", "webhook-signature"})
 ATTEMPT_TRIGGERS = {"event": "scheduled", "manual": "manual", "forced": "manual", "test": "test"}
 
 
@@ -104,7 +105,15 @@ class Target:
     retry: RetryPolicy
     headers: dict[str, str]
     stored_headers: dict[str, str]
+    custom_header_signed_over: bool  # a custom header has a Standard Webhooks header's name
     local: bool
+
+    def stored(self, signed: dict[str, str]) -> dict[str, str]:
+        """The headers of an attempt as its row keeps them: custom values redacted, also where a custom
+        header has a Standard Webhooks header's name (rare: then redacted as a whole, as it was sent)."""
+        if not self.custom_header_signed_over:
+            return self.stored_headers | signed
+        return redacted(self.headers | signed, self.document)
 
     @classmethod
     def of(cls, webhook: Mapping[str, Any], local: LocalTargets | None) -> Target:
@@ -114,7 +123,9 @@ class Target:
         return cls(
             document=webhook, url=URL(webhook["url"]), method=webhook.get("method") or "POST", seconds=seconds,
             timeout=_timeout(seconds), retry=retry_policy(webhook), headers=headers,
-            stored_headers=redacted(headers, webhook), local=local is not None and local.handles(webhook["url"]),
+            stored_headers=redacted(headers, webhook),
+            custom_header_signed_over=any(h["name"].lower() in SIGNED_HEADERS for h in webhook.get("headers") or []),
+            local=local is not None and local.handles(webhook["url"]),
         )
 
 
@@ -149,7 +160,7 @@ class Sender:
             "delivery_id": delivery["id"], "number": delivery["attempts"] + 1,
             "trigger": ATTEMPT_TRIGGERS.get(delivery["trigger"], "scheduled"),
             "started_at": started_at, "duration_ms": round(duration_ms, 3), "request_url": webhook["url"],
-            "request_headers": target.stored_headers | signed, "error": result.error, **response,
+            "request_headers": target.stored(signed), "error": result.error, **response,
         }
         return Outcome(
             delivery_id=delivery["id"], webhook_key=(webhook["owner"], webhook["name"]), result=result,
