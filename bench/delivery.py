@@ -129,6 +129,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """utime + stime of the event loop's thread (the main one) and of all other threads together
+    (on SQLite: the WAL checkpoints; sqlite3 releases the GIL in them): measured, not sampled."""
+    used = {"event_loop_thread": 0.0, "other_threads": 0.0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            key = "event_loop_thread" if task.name == str(pid) else "other_threads"
+            used[key] = round(used[key] + (int(fields[11]) + int(fields[12])) / CLK_TCK, 2)
+    return used
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of all CPUs so far."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -451,7 +463,16 @@ async def throughput(args: argparse.Namespace, work: Path, receiver: ReceiverCli
     print(f"  starting `hookdoor worker` for {expected} deliveries ...", flush=True)
     started_wall = time.time()
     proc = CHILDREN.start("worker", [PYTHON, "-m", "hookdoor", "worker"], env, work, work / "worker.log")
-    meter = CpuMeter({"worker": proc.pid, "receiver": CHILDREN.procs["receiver"].pid})
+    # --workers N: more `hookdoor worker` processes on the same file, sharing the queue through leases
+    # (their CPU is added to the first one's in the figures).
+    others = [CHILDREN.start(f"worker-{n}", [PYTHON, "-m", "hookdoor", "worker"], env, work, work / f"worker-{n}.log")
+              for n in range(2, args.workers + 1)]
+    meter = CpuMeter({"worker": proc.pid, "receiver": CHILDREN.procs["receiver"].pid,
+                      **{f"worker-{n}": other.pid for n, other in enumerate(others, start=2)}})
+    profiler = start_profiler(args.profile_worker, args.profile_rate, proc.pid, work) if args.profile_worker else None
+    # The workers' CPU when the first delivery arrives: their start-up (imports, migrations check),
+    # which the CPU per delivery leaves out (sampled every 10 ms: at most ~10 ms of sending counted in).
+    startup_cpu = await cpu_at_first_arrival(receiver, [proc.pid, *(other.pid for other in others)], within=60)
     timeout = max(60.0, expected / 500)
     arrived = await receiver.wait_for(expected, timeout, poll=0.2, alive="worker")
     deadline = time.monotonic() + 30
@@ -459,12 +480,20 @@ async def throughput(args: argparse.Namespace, work: Path, receiver: ReceiverCli
         await asyncio.sleep(0.1)
     settled_wall = time.time()
     cpu = meter.stop()
+    cpu["worker_threads_cpu_s"] = thread_cpu_seconds(proc.pid)
     CHILDREN.stop("worker")
+    for n in range(2, args.workers + 1):
+        CHILDREN.stop(f"worker-{n}")
+        cpu["worker_cpu_s"] = round(cpu["worker_cpu_s"] + cpu.pop(f"worker-{n}_cpu_s"), 2)
+    if profiler is not None:
+        stop_profiler(profiler)
+    cpu["worker_startup_cpu_s"] = round(startup_cpu, 3)
+    cpu["worker_us_per_delivery"] = round((cpu["worker_cpu_s"] - startup_cpu) / expected * 1e6, 1)
     records = await receiver.records()
     times = [r[0] for r in records]
     result: dict[str, Any] = {
         "events": args.events, "webhooks": args.webhooks, "max_concurrency": args.max_concurrency,
-        "worker_concurrency": 256, "expected": expected, "arrived": arrived,
+        "worker_concurrency": 256, "workers": args.workers, "expected": expected, "arrived": arrived,
         "insert_seconds": round(insert_seconds, 2), "arrival": rates(times),
         "distinct_webhook_ids": len({r[3] for r in records}),
         "distinct_event_ids_per_path": {path: len(ids) for path, ids in _ids_by_path(records).items()},
@@ -474,6 +503,39 @@ async def throughput(args: argparse.Namespace, work: Path, receiver: ReceiverCli
     }
     result["sample_payload"] = _sample_payload(database)
     return result
+
+
+async def cpu_at_first_arrival(receiver: ReceiverClient, pids: list[int], within: float) -> float:
+    deadline = time.monotonic() + within
+    before = sum(cpu_seconds(pid) for pid in pids)
+    while time.monotonic() < deadline:
+        CHILDREN.check_alive("worker")
+        if await receiver.count() > 0:
+            return before
+        before = sum(cpu_seconds(pid) for pid in pids)
+        await asyncio.sleep(0.01)
+    raise RuntimeError(f"no delivery arrived within {within:g} s of the worker's start")
+
+
+def start_profiler(output: str, rate: int, pid: int, work: Path) -> subprocess.Popen[bytes]:
+    """py-spy (from PyPI) sampling the worker from outside, as collapsed stacks (``--format raw``,
+    summed up by bench/profile_breakdown.py): ``rate`` samples/s of every thread, without pausing the
+    worker (``--nonblocking``), idle frames left out."""
+    py_spy = shutil.which("py-spy", path=str(Path(PYTHON).parent)) or shutil.which("py-spy")
+    if py_spy is None:
+        raise RuntimeError("--profile-worker needs py-spy: .venv/bin/pip install py-spy")
+    return CHILDREN.start("profiler", [py_spy, "record", "--pid", str(pid), "--rate", str(rate), "--nonblocking",
+                                       "--format", "raw", "--output", str(Path(output).resolve())],
+                          {}, work, work / "profiler.log")
+
+
+def stop_profiler(proc: subprocess.Popen[bytes]) -> None:
+    """py-spy writes its output when the process it samples exits (the worker was just stopped)."""
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        CHILDREN.stop("profiler")
+    CHILDREN.procs.pop("profiler", None)
 
 
 def _ids_by_path(records: list[list[Any]]) -> dict[str, set[str]]:
@@ -757,6 +819,11 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         results["bare_throughput"] = bare
         print(f"      ceiling (bare aiohttp, {concurrency} in flight): {_fmt(bare['arrival'].get('rate_middle_80'))}"
               " requests/s (middle 80 %)", flush=True)
+        bare_us = bare["cpu"]["bench_cpu_s"] / bare["requests"] * 1e6
+        worker_us = tp["cpu"]["worker_us_per_delivery"]
+        print(f"      CPU: worker {worker_us:.0f} µs per delivery (start-up {tp['cpu']['worker_startup_cpu_s']:.2f} s "
+              f"left out), bare aiohttp {bare_us:.0f} µs per request: {worker_us / bare_us:.2f}x; worker threads "
+              f"{tp['cpu']['worker_threads_cpu_s']}", flush=True)
         if args.throughput_only:
             CHILDREN.stop("receiver")
             return results
@@ -1129,6 +1196,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="start the separate worker with `nice -n N` (lower CPU priority than the API)")
     parser.add_argument("--throughput-only", action="store_true",
                         help="stop after the throughput phase and its ceiling; print them, write no report")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="`hookdoor worker` processes draining the throughput run's database together")
+    parser.add_argument("--profile-worker", metavar="PATH",
+                        help="sample the throughput run's worker with py-spy; collapsed stacks written to PATH")
+    parser.add_argument("--profile-rate", type=int, default=500, help="py-spy samples per second (--profile-worker)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="hard bound on the whole run")
     args = parser.parse_args(argv)
@@ -1176,6 +1248,8 @@ def main(argv: list[str] | None = None) -> int:
     results["command"] = command
     if args.throughput_only:
         print(json.dumps({key: results[key] for key in ("throughput", "bare_throughput")}, indent=1, default=str))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2, default=str))
         return 0
     text = report(results, command)
     print()

@@ -53,3 +53,17 @@ async def test_answered_and_unanswered_attempts_store_in_one_batch(tmp_path: Pat
         await store_outcomes(db, OutcomeBatch.of(attempts, updates, sqlite=True))
         await db.commit()
     await engine.dispose()
+
+
+def test_prepared_target_redacts_custom_headers_in_the_attempt_row() -> None:
+    from hookdoor.delivery.sender import Target
+
+    signed = {"webhook-id": "msg_1", "webhook-timestamp": "1700000000", "webhook-signature": "v1,abc"}
+    plain = Target.of({**_webhook("http://127.0.0.1:1/x", "h"), "headers": [{"name": "X-Key", "value": "k"}]}, None)
+    assert plain.headers | signed == {"X-Key": "k", "Content-Type": "application/json",
+                                      "User-Agent": "Hookdoor-Webhooks/0.1", **signed}
+    assert plain.stored(signed) == {**plain.headers, "X-Key": "***", **signed}
+    # A custom header named like a signed one (in any case) is stored redacted, as it was before.
+    clash = Target.of({**_webhook("http://127.0.0.1:1/x", "c"), "headers": [{"name": "Webhook-Id", "value": "v"}]},
+                      None)
+    assert clash.stored(signed)["Webhook-Id"] == "***"

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import aiohttp
+from yarl import URL
 
 from hookdoor.db.types import parse_rfc3339, utcnow
 from hookdoor.delivery.retry import AttemptResult, RetryPolicy, next_delay, parse_retry_after
@@ -25,6 +26,7 @@ MAX_STORED_HEADERS = 50
 REDACTED = "***"
 # Every attempt row has the same keys, so one batch insert can mix answered and unanswered attempts.
 NO_RESPONSE: dict[str, Any] = {"response_status": None, "response_headers": None, "response_body": None}
+SIGNED_HEADERS = frozenset({"webhook-id", "webhook-timestamp", "webhook-signature"})
 ATTEMPT_TRIGGERS = {"event": "scheduled", "manual": "manual", "forced": "manual", "test": "test"}
 
 
@@ -52,13 +54,6 @@ def content_type(webhook: Mapping[str, Any]) -> str:
     if declared == "application/json" and webhook.get("payloadFormat") == "cloudevents":
         return "application/cloudevents+json"
     return declared
-
-
-def request_headers(webhook: Mapping[str, Any], delivery_id: str, body: bytes, now: datetime) -> dict[str, str]:
-    headers = {h["name"]: h["value"] for h in webhook.get("headers") or []}
-    headers.update({"Content-Type": content_type(webhook), "User-Agent": USER_AGENT})
-    headers.update(standard_headers(delivery_id, now, body, signing_secrets(webhook, now)))
-    return headers
 
 
 def redacted(headers: dict[str, str], webhook: Mapping[str, Any]) -> dict[str, str]:
@@ -96,6 +91,44 @@ class LocalTargets(Protocol):
     async def answer(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> LocalAnswer | None: ...
 
 
+@dataclass(frozen=True)
+class Target:
+    """What every attempt to one version of a webhook shares, worked out once (not per delivery): its
+    URL parsed, its timeout, its retry policy, the headers that do not change between deliveries (and
+    their redacted copy for the attempt row). Only the three Standard Webhooks headers are per attempt."""
+
+    document: Mapping[str, Any]
+    url: URL
+    method: str
+    seconds: float
+    timeout: aiohttp.ClientTimeout
+    retry: RetryPolicy
+    headers: dict[str, str]
+    stored_headers: dict[str, str]
+    custom_header_signed_over: bool  # a custom header has a Standard Webhooks header's name
+    local: bool
+
+    def stored(self, signed: dict[str, str]) -> dict[str, str]:
+        """The headers of an attempt as its row keeps them: custom values redacted, also where a custom
+        header has a Standard Webhooks header's name (rare: then redacted as a whole, as it was sent)."""
+        if not self.custom_header_signed_over:
+            return self.stored_headers | signed
+        return redacted(self.headers | signed, self.document)
+
+    @classmethod
+    def of(cls, webhook: Mapping[str, Any], local: LocalTargets | None) -> Target:
+        headers = {h["name"]: h["value"] for h in webhook.get("headers") or []}
+        headers.update({"Content-Type": content_type(webhook), "User-Agent": USER_AGENT})
+        seconds = float(webhook.get("timeoutSeconds") or 15)
+        return cls(
+            document=webhook, url=URL(webhook["url"]), method=webhook.get("method") or "POST", seconds=seconds,
+            timeout=_timeout(seconds), retry=retry_policy(webhook), headers=headers,
+            stored_headers=redacted(headers, webhook),
+            custom_header_signed_over=any(h["name"].lower() in SIGNED_HEADERS for h in webhook.get("headers") or []),
+            local=local is not None and local.handles(webhook["url"]),
+        )
+
+
 class Sender:
     def __init__(
         self, session: aiohttp.ClientSession, rng: random.Random | None = None, local: LocalTargets | None = None
@@ -103,63 +136,87 @@ class Sender:
         self.session = session
         self.rng = rng or random.Random()
         self.local = local
+        self._targets: dict[tuple[str, str], Target] = {}
+
+    def target(self, webhook: Mapping[str, Any]) -> Target:
+        """The prepared target of this webhook document; made again when the document is another one
+        (the worker's documents are re-parsed, so replaced, exactly when their stored JSON changes)."""
+        key = (webhook["owner"], webhook["name"])
+        target = self._targets.get(key)
+        if target is None or target.document is not webhook:
+            target = self._targets[key] = Target.of(webhook, self.local)
+        return target
 
     async def attempt(self, delivery: Mapping[str, Any], webhook: Mapping[str, Any], worker: str) -> Outcome:
+        target = self.target(webhook)
         started_at = utcnow()
         body = delivery["payload"].encode()
-        headers = request_headers(webhook, delivery["id"], body, started_at)
+        signed = standard_headers(delivery["id"], started_at, body, signing_secrets(webhook, started_at))
+        headers = target.headers | signed
         started = time.perf_counter()
-        result, response = await self._send(webhook, body, headers, started_at)
+        result, response = await self._send(target, body, headers, started_at)
         duration_ms = (time.perf_counter() - started) * 1000
         attempt = {
             "delivery_id": delivery["id"], "number": delivery["attempts"] + 1,
             "trigger": ATTEMPT_TRIGGERS.get(delivery["trigger"], "scheduled"),
             "started_at": started_at, "duration_ms": round(duration_ms, 3), "request_url": webhook["url"],
-            "request_headers": redacted(headers, webhook), "error": result.error, **response,
+            "request_headers": target.stored(signed), "error": result.error, **response,
         }
         return Outcome(
             delivery_id=delivery["id"], webhook_key=(webhook["owner"], webhook["name"]), result=result,
-            attempt=attempt, update=self._next_state(delivery, webhook, result, worker),
+            attempt=attempt, update=self._next_state(delivery, target, result, worker),
         )
 
     async def _send(
-        self, webhook: Mapping[str, Any], body: bytes, headers: dict[str, str], now: datetime
+        self, target: Target, body: bytes, headers: dict[str, str], now: datetime
     ) -> tuple[AttemptResult, dict[str, Any]]:
-        method = webhook.get("method") or "POST"
-        if self.local is not None and self.local.handles(webhook["url"]):
-            answer = await self.local.answer(method, webhook["url"], headers, body)
+        if target.local:
+            assert self.local is not None
+            url = target.document["url"]
+            answer = await self.local.answer(target.method, url, headers, body)
             if answer is not None:
                 return _described(answer.status, answer.headers, answer.body[:RESPONSE_EXCERPT_BYTES], now)
-        seconds = float(webhook.get("timeoutSeconds") or 15)
-        timeout = _timeout(seconds)
         try:
             async with self.session.request(
-                method, webhook["url"], data=body, headers=headers, allow_redirects=False, timeout=timeout,
+                target.method, target.url, data=body, headers=headers, allow_redirects=False, timeout=target.timeout,
             ) as response:
                 excerpt = await response.content.read(RESPONSE_EXCERPT_BYTES)
                 return _described(response.status, response.headers, excerpt, now)
         except TimeoutError:
-            return AttemptResult(status=None, timed_out=True, error=f"timed out after {seconds:g} s"), NO_RESPONSE
+            timed_out = AttemptResult(status=None, timed_out=True, error=f"timed out after {target.seconds:g} s")
+            return timed_out, NO_RESPONSE
         except (aiohttp.ClientError, OSError) as exc:
             refused = refusal_from(exc)
             reason = f"target refused: {refused}" if refused else connection_problem(exc)
             return AttemptResult(status=None, error=reason), NO_RESPONSE
 
     def _next_state(
-        self, delivery: Mapping[str, Any], webhook: Mapping[str, Any], result: AttemptResult, worker: str
+        self, delivery: Mapping[str, Any], target: Target, result: AttemptResult, worker: str
     ) -> dict[str, Any]:
         now = utcnow()
         attempts = delivery["attempts"] + 1
         if result.succeeded:
             state, next_at = "succeeded", now
         else:
-            delay = next_delay(retry_policy(webhook), attempts, result, self.rng)
+            delay = next_delay(target.retry, attempts, result, self.rng)
             state, next_at = ("failed", now) if delay is None else ("pending", now + timedelta(seconds=delay))
         return {
             "delivery_id": delivery["id"], "worker": worker, "state": state, "attempts": attempts,
             "next_attempt_at": next_at, "last_status": result.status, "last_error": result.error,
             "updated_at": now,
         }
+
+
+def lean_session(connector: aiohttp.BaseConnector) -> aiohttp.ClientSession:
+    """The worker's HTTP client: aiohttp with what a webhook sender never needs left out. No cookie
+    jar (a receiver's Set-Cookie must not follow into the next delivery anyway), no decompression (only
+    an excerpt of the answer is kept, as it came), no Accept/Accept-Encoding headers added to each
+    request (so no receiver compresses for us), no proxy from the environment (the SSRF guard resolves
+    the target itself), no tracing."""
+    return aiohttp.ClientSession(
+        connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+        skip_auto_headers=("Accept", "Accept-Encoding"), trust_env=False,
+    )
 
 
 @functools.lru_cache(maxsize=64)

@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,7 +33,7 @@ from hookdoor.delivery import dispatcher, queue
 from hookdoor.delivery.health import FORCED, HELD_BY_BREAKER, CircuitBreaker, TokenBucket, should_auto_disable
 from hookdoor.delivery.metrics import DeliveryMetrics
 from hookdoor.delivery.queue import WebhookKey
-from hookdoor.delivery.sender import Outcome, Sender
+from hookdoor.delivery.sender import Outcome, Sender, lean_session
 from hookdoor.events.recorder import Action, record
 from hookdoor.events.wakeup import Wakeup
 from hookdoor.identity.principal import SYSTEM
@@ -127,7 +126,7 @@ class Worker:
 
     async def run(self, stopping: asyncio.Event) -> None:
         connector = guarded_connector(self.policy, limit=self.settings.worker_concurrency, ttl_dns_cache=60)
-        async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
+        async with lean_session(connector) as session:
             self.sender = Sender(session, local=InspectorTargets(self.sessionmaker, self.settings))
             helpers = [asyncio.create_task(self._flush_loop(stopping)),
                        asyncio.create_task(self._maintenance_loop(stopping))]

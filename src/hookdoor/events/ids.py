@@ -12,6 +12,10 @@ import time
 import uuid
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Every delivery and every event gets an id, and a loop over 26 characters was most of the cost of
+# making one: ten bits at a time, from a table of the 1,024 character pairs, takes 13 lookups.
+# (base64.b32encode is no faster: in Python 3.11 it is a Python loop too.)
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
 _RANDOM_BITS = 80
 _random = random.SystemRandom()
 
@@ -20,7 +24,10 @@ def encode_ulid(value: int) -> str:
     """A 128-bit integer as 26 Crockford base32 characters (the top two bits are always zero)."""
     if not 0 <= value < 1 << 128:
         raise ValueError("a ULID is a 128-bit unsigned integer")
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+    p, v = _PAIRS, value
+    return (p[v >> 120] + p[v >> 110 & 1023] + p[v >> 100 & 1023] + p[v >> 90 & 1023] + p[v >> 80 & 1023]
+            + p[v >> 70 & 1023] + p[v >> 60 & 1023] + p[v >> 50 & 1023] + p[v >> 40 & 1023] + p[v >> 30 & 1023]
+            + p[v >> 20 & 1023] + p[v >> 10 & 1023] + p[v & 1023])
 
 
 def ulid_milliseconds(ulid: str) -> int:
