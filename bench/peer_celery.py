@@ -1,0 +1,150 @@
+"""The Celery peer's lifecycle for bench/run.py: its virtual environment, the broker, one drain.
+
+The peer (bench/peer_celery_app.py) is installed by the benchmark into .bench-venv/celery (git-ignored,
+kept between runs as a cache) from the package index, never into the project's environment. The broker
+is the Redis on 127.0.0.1:6379 when one answers there (database 15, a queue named for this run);
+otherwise the benchmark starts its own `redis-server` on a free loopback port, without persistence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+import delivery
+from delivery import CHILDREN, ROOT
+
+VENV = ROOT / ".bench-venv" / "celery"
+REQUIREMENTS = ["celery[redis]>=5.4,<6", "gevent>=24", "requests>=2.31", "standardwebhooks>=1.0"]
+PACKAGES = ["celery", "kombu", "redis", "gevent", "requests", "standardwebhooks"]
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def ensure_venv() -> dict[str, str]:
+    """Make (once) the peer's virtual environment; the versions installed in it."""
+    stamp = VENV / "bench-requirements.json"
+    if not (venv_python().exists() and stamp.exists() and json.loads(stamp.read_text()) == REQUIREMENTS):
+        shutil.rmtree(VENV, ignore_errors=True)
+        print(f"  installing the Celery peer into {VENV.relative_to(ROOT)} ...", flush=True)
+        subprocess.run(["python3", "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(venv_python()), "-m", "pip", "install", "-q", *REQUIREMENTS], check=True,
+                       stdout=subprocess.DEVNULL)
+        stamp.write_text(json.dumps(REQUIREMENTS))
+    probe = ("import json, importlib.metadata as m, platform; print(json.dumps({**{p: m.version(p) for p in "
+             f"{PACKAGES!r}}}, 'python': platform.python_version()}}))")
+    return json.loads(subprocess.run([str(venv_python()), "-c", probe], check=True, capture_output=True,
+                                     text=True).stdout)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+async def broker(work: Path) -> dict[str, Any]:
+    """The Redis to use: 127.0.0.1:6379 if it answers, else one of our own."""
+    if _answers(6379):
+        return {"url": "redis://127.0.0.1:6379/15", "where": "the Redis already running on 127.0.0.1:6379 (db 15)"}
+    port = delivery.free_port()
+    CHILDREN.start("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], {}, work, work / "redis.log")
+    deadline = time.monotonic() + 20
+    while not _answers(port):
+        CHILDREN.check_alive("redis")
+        if time.monotonic() > deadline:
+            raise RuntimeError("redis-server did not start")
+        await asyncio.sleep(0.1)
+    return {"url": f"redis://127.0.0.1:{port}/0",
+            "where": f"a redis-server started by the benchmark on 127.0.0.1:{port}"}
+
+
+def _env(broker_url: str, queue: str) -> dict[str, str]:
+    return {"BENCH_CELERY_BROKER": broker_url, "BENCH_CELERY_QUEUE": queue, "PYTHONPATH": str(ROOT / "bench")}
+
+
+def _tree_cpu(pid: int) -> float:
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _tree_rss(pid: int) -> int:
+    try:
+        proc = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
+    except psutil.NoSuchProcess:
+        return 0
+
+
+async def drain(work: Path, broker_url: str, receiver: delivery.ReceiverClient, body: str, count: int,
+                pool: str, concurrency: int, run_tag: str) -> dict[str, Any]:
+    """Publish `count` tasks with no worker running, then start one Celery worker and time the arrivals."""
+    queue = f"hookdoor-bench-{os.getpid()}-{run_tag}"
+    env = _env(broker_url, queue)
+    body_file = work / "peer-body.json"
+    body_file.write_text(body)
+    secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+    await receiver.reset()
+    enqueue = await asyncio.to_thread(
+        subprocess.run, [str(venv_python()), str(ROOT / "bench" / "peer_celery_app.py"), "enqueue", str(count),
+         receiver.url(f"/peer/{pool}"), str(body_file), secret, run_tag],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=max(120, count / 200))
+    if enqueue.returncode:
+        raise RuntimeError(f"enqueueing the Celery tasks failed:\n{enqueue.stderr[-3000:]}")
+    name = f"celery-{pool}"
+    args = [str(venv_python()), "-m", "celery", "-A", "peer_celery_app", "worker", "-P", pool, "-c", str(concurrency),
+            "-Q", queue, "-l", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "-n", f"{name}-{run_tag}@127.0.0.1"]
+    started_wall = time.time()
+    proc = CHILDREN.start(name, args, env, ROOT / "bench", work / f"{name}.log")
+    receiver_pid = CHILDREN.procs["receiver"].pid
+    receiver_cpu = delivery.cpu_seconds(receiver_pid)
+    wall = time.monotonic()
+    peak_rss = 0
+    deadline = time.monotonic() + max(60.0, count / 50)
+    arrived = 0
+    while arrived < count and time.monotonic() < deadline:
+        CHILDREN.check_alive(name)
+        await asyncio.sleep(0.25)
+        peak_rss = max(peak_rss, _tree_rss(proc.pid))
+        arrived = await receiver.count()
+    cpu = _tree_cpu(proc.pid)
+    elapsed = time.monotonic() - wall
+    receiver_cpu = delivery.cpu_seconds(receiver_pid) - receiver_cpu
+    CHILDREN.stop(name, timeout=20)
+    records = await receiver.records()
+    return {
+        "pool": pool, "concurrency": concurrency, "tasks": count, "arrived": arrived,
+        "enqueue_s": float(enqueue.stdout.strip() or "nan"), "arrival": delivery.rates([r[0] for r in records]),
+        "start_to_last_arrival_s": (max(r[0] for r in records) - started_wall) if records else None,
+        "worker_cpu_s": round(cpu, 2), "cpu_us_per_delivery": cpu / max(1, arrived) * 1e6,
+        "receiver_cpu_s": round(receiver_cpu, 2), "wall_s": round(elapsed, 2), "peak_rss_mb": peak_rss / 2**20,
+        "distinct_webhook_ids": len({r[3] for r in records}),
+    }
