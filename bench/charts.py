@@ -99,7 +99,8 @@ def _fanout_isolation(results: dict[str, Any]) -> Any:
         left.set_ylabel("event → arrival, ms")
         left.legend()
     if "with_hanging" in iso:
-        phases = [("no hanging endpoints", iso["without_hanging"]), ("20 % hanging", iso["with_hanging"])]
+        phases = [("none hanging", iso["without_hanging"]), ("20 % hanging", iso["with_hanging"]),
+                  ("none, again", iso["without_hanging_again"])]
         bars = right.bar([p[0] for p in phases], [p[1]["healthy_rate"] for p in phases], color="#2b6cb0")
         right.bar_label(bars, labels=[f"{p[1]['healthy_rate']:,.0f}/s" for p in phases])
         right.set_title("Isolation: healthy endpoints' delivery rate")

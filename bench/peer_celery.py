@@ -110,7 +110,7 @@ async def drain(work: Path, broker_url: str, receiver: delivery.ReceiverClient, 
     env = _env(broker_url, queue)
     body_file = work / "peer-body.json"
     body_file.write_text(body)
-    secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+    secret = _secret()
     await receiver.reset()
     enqueue = await asyncio.to_thread(
         subprocess.run, [str(venv_python()), str(ROOT / "bench" / "peer_celery_app.py"), "enqueue", str(count),
@@ -148,3 +148,50 @@ async def drain(work: Path, broker_url: str, receiver: delivery.ReceiverClient, 
         "receiver_cpu_s": round(receiver_cpu, 2), "wall_s": round(elapsed, 2), "peak_rss_mb": peak_rss / 2**20,
         "distinct_webhook_ids": len({r[3] for r in records}),
     }
+
+
+def _secret() -> str:
+    return "whsec_" + base64.b64encode(os.urandom(24)).decode()
+
+
+async def steady(work: Path, broker_url: str, receiver: delivery.ReceiverClient, body: str, pool: str,
+                 concurrency: int, rates: list[float], seconds: float) -> list[dict[str, Any]]:
+    """One Celery worker running; tasks published open-loop at each rate in turn; publish → arrival."""
+    tag = f"steady-{pool}"
+    queue = f"hookdoor-bench-{os.getpid()}-{tag}"
+    env = _env(broker_url, queue)
+    body_file = work / "peer-body.json"
+    body_file.write_text(body)
+    secret = _secret()
+    name = f"celery-{tag}"
+    args = [str(venv_python()), "-m", "celery", "-A", "peer_celery_app", "worker", "-P", pool, "-c", str(concurrency),
+            "-Q", queue, "-l", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "-n", f"{name}@127.0.0.1"]
+    CHILDREN.start(name, args, env, ROOT / "bench", work / f"{name}.log")
+    script = str(ROOT / "bench" / "peer_celery_app.py")
+    out = []
+    try:
+        await receiver.reset()
+        await asyncio.to_thread(subprocess.run, [str(venv_python()), script, "enqueue", "20",
+                                                 receiver.url("/peer-warm"), str(body_file), secret, "warm"],
+                                env={**os.environ, **env}, capture_output=True, timeout=60, check=True)
+        if await receiver.wait_for(20, 60, alive=name) < 20:
+            raise RuntimeError("the Celery worker did not deliver its warm-up tasks")
+        for number, rate in enumerate(rates):
+            await receiver.reset()
+            done = await asyncio.to_thread(
+                subprocess.run, [str(venv_python()), script, "paced", f"{rate:.3f}", f"{seconds:g}",
+                                 receiver.url(f"/peer-steady/{number}"), str(body_file), secret, f"s{number}"],
+                env={**os.environ, **env}, capture_output=True, text=True, timeout=seconds + 120)
+            if done.returncode:
+                raise RuntimeError(f"publishing at a steady rate failed:\n{done.stderr[-3000:]}")
+            published = json.loads(done.stdout)
+            await receiver.wait_for(len(published), 60, alive=name)
+            records = await receiver.records()
+            delays = [r[0] - published[r[3]] for r in records if r[3] in published]
+            out.append({"rate": rate, "published": len(published), "delivered": len(delays),
+                        "latency": delivery.summary_ms(delays)})
+            await receiver.wait_quiet()
+    finally:
+        CHILDREN.stop(name, timeout=20)
+    return out

@@ -7,10 +7,12 @@ bench/peer_celery.py), never in the project's, and imports nothing of Hookdoor.
 
     celery -A peer_celery_app worker -P prefork -c 2     # the worker (bench/peer_celery.py starts it)
     python peer_celery_app.py enqueue COUNT URL BODY_FILE SECRET PREFIX   # publish COUNT tasks
+    python peer_celery_app.py paced RATE SECONDS URL BODY_FILE SECRET PREFIX  # publish at RATE/s, open loop
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -67,7 +69,27 @@ def enqueue(count: int, url: str, body_file: str, secret: str, prefix: str) -> N
     print(f"{time.monotonic() - started:.3f}", flush=True)
 
 
+def paced(rate: float, seconds: float, url: str, body_file: str, secret: str, prefix: str) -> None:
+    """Publish task i at t0 + i / rate (open loop); prints {message id: publish time} as JSON."""
+    payload = Path(body_file).read_text()
+    published = {}
+    count = max(2, int(rate * seconds))
+    t0 = time.monotonic() + 0.05
+    with app.producer_or_acquire() as producer:
+        for i in range(count):
+            delay = t0 + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            msg_id = f"msg_{prefix}_{i}"
+            published[msg_id] = time.time()
+            deliver.apply_async((url, msg_id, payload, secret), producer=producer)
+    print(json.dumps(published), flush=True)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 7 or sys.argv[1] != "enqueue":
+    if len(sys.argv) == 7 and sys.argv[1] == "enqueue":
+        enqueue(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6])
+    elif len(sys.argv) == 8 and sys.argv[1] == "paced":
+        paced(float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7])
+    else:
         sys.exit(__doc__)
-    enqueue(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6])

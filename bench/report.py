@@ -119,7 +119,7 @@ def _targets(results: dict[str, Any], arms: dict[str, Any], ceiling: dict[str, A
     iso = results.get("isolation") or {}
     if iso.get("throughput_ratio") is not None:
         rows.append(f"| isolation: healthy endpoints keep ≥ 0.9× their throughput | {iso['throughput_ratio']:.2f}× "
-                    f"({iso['with_hanging']['healthy_rate']:,.0f} vs {iso['without_hanging']['healthy_rate']:,.0f}"
+                    f"({iso['with_hanging']['healthy_rate']:,.0f} vs {iso['without_mean_rate']:,.0f}"
                     f" deliveries/s) | {verdict(iso['throughput_ratio'] >= 0.9)} |")
     ov = (results.get("serve") or {}).get("overhead")
     if ov:
@@ -225,13 +225,17 @@ def _steady(results: dict[str, Any]) -> list[str]:
     if not cap:
         return []
     rows = []
-    for run in serve.get("latency", []):
+    peer = results.get("peer_steady") or {}
+    peer_runs = peer.get("runs") or []
+    for i, run in enumerate(serve.get("latency", [])):
         ev, bare = run["event_to_arrival"], run["ceiling"]["request_to_arrival"]
+        pr = peer_runs[i] if i < len(peer_runs) else {}
+        pl = pr.get("latency", {})
         rows.append(f"| {run['fraction']:.0%} | {run['rate']:.0f}/s ({run['issue_rate']:.0f} issued) | "
-                    f"{run['matched']:,} of {run['requests']:,} | {fmt(ev.get('p50'), 2)} / {fmt(ev.get('p90'), 2)} / "
-                    f"**{fmt(ev.get('p99'), 2)}** | {fmt(bare.get('p50'), 2)} / {fmt(bare.get('p90'), 2)} / "
-                    f"{fmt(bare.get('p99'), 2)} | {ratio(ev.get('p99'), bare.get('p99'), 0)} | "
-                    f"{fmt(run['api_latency'].get('p99'), 1)} ms |")
+                    f"{run['matched']:,} of {run['requests']:,} | {_trio(ev, bold=True)} | {_trio(bare)} | "
+                    f"{ratio(ev.get('p99'), bare.get('p99'), 0)} | "
+                    f"{_trio(pl)} ({fmt(pr.get('delivered'))} of {fmt(pr.get('published'))}) | "
+                    f"{ratio(ev.get('p99'), pl.get('p99'), 2)} | {fmt(run['api_latency'].get('p99'), 1)} ms |")
     return [
         "## 2. Steady arrival: event-to-delivery latency at 25, 50 and 90 % of measured capacity",
         "",
@@ -245,14 +249,22 @@ def _steady(results: dict[str, Any]) -> list[str]:
         "rate: the same body posted open-loop by bare aiohttp straight to the receiver, send to arrival. "
         "Milliseconds:",
         "",
-        "| of capacity | rate | delivered | Hookdoor p50 / p90 / p99 | ceiling p50 / p90 / p99 | p99 × ceiling | "
+        "| of capacity | rate | delivered | Hookdoor p50 / p90 / p99 | ceiling p50 / p90 / p99 | p99 ÷ ceiling's | "
+        f"Celery {peer.get('pool', '')} x {peer.get('concurrency', '')} p50 / p90 / p99 | p99 ÷ peer's | "
         "update-user p99 |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *rows,
         "",
-        "The Celery peer was measured in the drain only (its drain rate is below these rates' upper end).",
+        "The Celery column: the best Celery arm of section 1, its worker already running, tasks published "
+        "open-loop at the same rate by a producer in the peer's environment; publish → arrival at the receiver "
+        "(a request of ours would publish at about the time Hookdoor's call records its event).",
         "",
     ]
+
+
+def _trio(s: dict[str, Any], bold: bool = False) -> str:
+    p99 = fmt(s.get("p99"), 2)
+    return f"{fmt(s.get('p50'), 2)} / {fmt(s.get('p90'), 2)} / " + (f"**{p99}**" if bold else p99)
 
 
 def _fanout(results: dict[str, Any]) -> list[str]:
@@ -290,7 +302,8 @@ def _isolation(results: dict[str, Any]) -> list[str]:
     if not iso or "with_hanging" not in iso:
         return []
     rows = []
-    for name, phase in (("none hang", iso["without_hanging"]), ("2 of 10 hang", iso["with_hanging"])):
+    for name, phase in (("none hang", iso["without_hanging"]), ("2 of 10 hang", iso["with_hanging"]),
+                        ("none hang, again", iso["without_hanging_again"])):
         lat = phase["latency"]
         rows.append(f"| {name} | {phase['calls_ok']:,} | {phase['healthy_arrived']:,} of {phase['expected_healthy']:,} "
                     f"| **{phase['healthy_rate']:,.0f}/s** | {fmt(lat.get('p50'), 1)} / {fmt(lat.get('p90'), 1)} / "
@@ -301,15 +314,18 @@ def _isolation(results: dict[str, Any]) -> list[str]:
         f"A fresh `hookdoor serve` on SQLite with 10 webhooks subscribed to `update-user`, timeoutSeconds "
         f"{iso['timeout_s']}, maxConcurrency 64: {iso['healthy']} point at the receiver, {iso['hanging']} at its "
         "`/_hang/` path, which holds each request for 30 s (past the timeout). update-user calls open-loop at "
-        f"{iso['rate']:.0f}/s (50 % of the capacity measured in section 2) for {iso['seconds']:g} s, first with "
-        "the two hanging webhooks disabled, then enabled. The healthy eight's delivery rate (arrivals over the "
-        "phase) and event-to-arrival latency (ms):",
+        f"{iso['rate']:.0f}/s for {iso['seconds']:g} s (the eight healthy webhooks then ask for a quarter of "
+        "section 1's SQLite drain rate, and the calls stay at most half the API's capacity), first with "
+        "the two hanging webhooks disabled, then enabled, then disabled again. The healthy eight's delivery "
+        "rate (arrivals over the phase) and event-to-arrival latency (ms):",
         "",
         "| hanging | calls ok | healthy deliveries | healthy rate | p50 / p90 / p99 |",
         "| --- | --- | --- | --- | --- |",
         *rows,
         "",
-        f"Healthy throughput with the hanging endpoints: **{fmt(iso['throughput_ratio'], 2)}×** of without.",
+        f"Healthy throughput with the hanging endpoints: **{fmt(iso['throughput_ratio'], 2)}×** the mean of the "
+        f"two phases without ({fmt(iso['without_mean_rate'])}/s); the "
+        f"receiver held {iso['with_hanging']['hang_requests']:,} requests to the hanging endpoints in all.",
         "",
     ]
 
