@@ -29,6 +29,7 @@ from typing import Any
 
 import aiohttp
 import charts
+import cpu_profile
 import peer_celery
 import psutil
 import report
@@ -44,7 +45,7 @@ FULL = {"drain_events": 20_000, "peer_tasks": 5_000, "capacity_seconds": 10.0, "
 QUICK = {"drain_events": 1_000, "peer_tasks": 200, "capacity_seconds": 2.0, "latency_seconds": 2.0,
          "overhead_calls": 20, "overhead_rounds": 2, "overhead_pace_rate": 50.0, "fanout": 50, "fanout_events": 1,
          "isolation_seconds": 2.0, "memory_backlog": 3_000, "memory_window": 4.0}
-SCENARIOS = ("drain", "peer", "serve", "isolation", "memory")
+SCENARIOS = ("drain", "profile", "peer", "serve", "isolation", "memory")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -73,6 +74,7 @@ def planned_seconds(args: argparse.Namespace) -> float:
     """A rough plan of the run's length on this kind of machine, printed before it starts."""
     plan = {
         "drain": 60 + args.drain_events * 4 / 1500,  # SQLite, PostgreSQL x 2, the ceiling
+        "profile": 15 + args.drain_events / 800,
         "peer": 20 + 2 * args.peer_tasks / 220,
         "serve": 15 + args.capacity_seconds + 2 * len(args.fractions) * args.latency_seconds
         + 4 * args.overhead_rounds * args.overhead_calls * 0.006 + 10 + args.fanout * 0.01 + 3 * args.fanout_events,
@@ -168,6 +170,12 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     arms.append(_arm(f"hookdoor-postgresql-{workers}w", f"Hookdoor, PostgreSQL, {workers} worker"
                                      + ("s" if workers > 1 else ""), pg, kind="hookdoor"))
         broker = None
+        if "profile" not in args.skip and cpu_profile.py_spy():
+            profiled = await steps.step("profile-sqlite", "the SQLite drain again, the worker sampled by py-spy "
+                                        "(its rate is not a figure: sampling slows it)",
+                                        scenarios.hookdoor_drain(work, http, receiver, "sqlite", args.drain_events,
+                                                                 profile=True))
+            results["profile"] = (profiled or {}).get("profile")
         if "peer" not in args.skip:
             results["peer_versions"] = await steps.step("peer-install", "the Celery peer's virtual environment",
                                                         asyncio.to_thread(peer_celery.ensure_venv))

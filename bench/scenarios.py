@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import cpu_profile
 import psutil
 from sqlalchemy import create_engine, insert, text
 
@@ -182,10 +183,12 @@ def rss_mb(pid: int) -> float:
 # ---- backlog drain -----------------------------------------------------------------------------------
 
 async def hookdoor_drain(work: Path, http: aiohttp.ClientSession, receiver: ReceiverClient, backend: str,
-                         events: int, workers: int = 1) -> dict[str, Any]:
+                         events: int, workers: int = 1, profile: bool = False) -> dict[str, Any]:
     """`events` update-user events inserted into a fresh database with one webhook (maxConcurrency 256);
-    then `workers` `hookdoor worker` processes drain them; arrivals timed at the receiver."""
-    label = f"drain-{backend}-{workers}w"
+    then `workers` `hookdoor worker` processes drain them; arrivals timed at the receiver. With `profile`,
+    py-spy samples the (first) worker throughout (which slows it: the rate of such a run is not a figure)."""
+    label = f"drain-{backend}-{workers}w" + ("-profiled" if profile else "")
+    raw = work / f"{label}.pyspy.txt"
     db = Database.fresh(backend, work, label)
     try:
         user = await prepare(work, db, http, [("tp", receiver.url(f"/drain/{backend}"), {"maxConcurrency": 256})])
@@ -193,6 +196,13 @@ async def hookdoor_drain(work: Path, http: aiohttp.ClientSession, receiver: Rece
         await receiver.reset()
         started_wall = time.time()
         pids = start_workers(work, db, workers, label)
+        spy, window = None, {}
+        if profile:  # from the first arrival on: the steady state, not the start-up's imports
+            await receiver.wait_for(1, 60, poll=0.01, alive=f"{label}-0")
+            window = {"cpu": delivery.cpu_seconds(pids[0]), "arrived": await receiver.count()}
+            spy = CHILDREN.start(f"{label}-py-spy", [cpu_profile.py_spy() or "py-spy", "record", "--pid", str(pids[0]),
+                                                     "--rate", "250", "--format", "raw", "--output", str(raw),
+                                                     "--nonblocking"], {}, work, work / f"{label}-py-spy.log")
         meter = delivery.CpuMeter({**{f"worker{i}": pid for i, pid in enumerate(pids)},
                                    "receiver": CHILDREN.procs["receiver"].pid})
         arrived = await receiver.wait_for(events, max(60.0, events / 300), poll=0.2, alive=f"{label}-0")
@@ -202,14 +212,20 @@ async def hookdoor_drain(work: Path, http: aiohttp.ClientSession, receiver: Rece
             await asyncio.sleep(0.2)
         settled_wall = time.time()
         cpu = meter.stop()
+        if window:
+            window = {"cpu": delivery.cpu_seconds(pids[0]) - window["cpu"], "arrived": arrived - window["arrived"]}
         stop_workers(label, workers)
+        if spy is not None:  # py-spy writes its samples when the process it samples has exited
+            await asyncio.to_thread(spy.wait, 30)
         records = await receiver.records()
         check = check_deliveries(db)
     finally:
         stop_workers(label, workers)
         db.drop()
     worker_cpu = sum(v for k, v in cpu.items() if k.startswith("worker"))
+    profiled = cpu_profile.summarize(raw, window["arrived"], window["cpu"]) if window and raw.exists() else None
     return {
+        "profile": profiled,
         "backend": backend, "workers": workers, "events": events, "arrived": arrived, "insert_s": round(insert_s, 2),
         "arrival": delivery.rates([r[0] for r in records]),
         "start_to_last_arrival_s": (max(r[0] for r in records) - started_wall) if records else None,
