@@ -452,6 +452,9 @@ def _reading() -> list[str]:
         "- On a 2-core machine the receiver, the database and the sender share the cores: the ceiling is the "
         "rate at which this receiver can be fed from one Python process, not a property of the network.",
         "- CPU per delivery is the figure least sensitive to other load on the machine.",
+        "- Peer arms exist for the drain (section 1) and the steady arrival (section 2); fan-out is compared with "
+        "the ceiling only, and isolation, recording overhead and memory are Hookdoor's own figures (the peer "
+        "has no event recording to compare, and was not run through them).",
         "- Single runs on a shared machine vary; a verdict close to its threshold is not a guarantee.",
         "",
     ]

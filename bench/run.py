@@ -56,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip", default="", help=f"comma-separated scenarios to leave out: {', '.join(SCENARIOS)}")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="hard bound on the whole run")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, SQLite files)")
+    parser.add_argument("--from-json", help="run nothing: draw the charts and write the document again from a "
+                        "results.json of an earlier run")
     for key, value in FULL.items():
         parser.add_argument("--" + key.replace("_", "-"), type=type(value), default=None,
                             help=f"default {value} ({QUICK[key]} with --quick)")
@@ -253,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         doc, chart_dir = out / "benchmarks.md", out / "bench"
     else:
         doc, chart_dir = ROOT / "docs" / "benchmarks.md", ROOT / "docs" / "bench"
+    if args.from_json:  # only draw and write again, from a saved run
+        results = json.loads(Path(args.from_json).read_text())
+        return write(results, doc, chart_dir)
     plan = planned_seconds(args)
     print(f"planned duration: about {plan / 60:.1f} minutes (bound: {args.max_seconds:g} s); writing {doc}",
           flush=True)
@@ -274,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     results["planned_s"] = plan
     results["command"] = command
     results["args"] = {k: (sorted(v) if isinstance(v, set) else v) for k, v in vars(args).items()}
+    return write(results, doc, chart_dir)
+
+
+def write(results: dict[str, Any], doc: Path, chart_dir: Path) -> int:
+    """The charts, the results file and the document; non-zero when a scenario failed."""
     chart_dir.mkdir(parents=True, exist_ok=True)
     results_file = chart_dir / "results.json"
     made = charts.draw(results, chart_dir)
