@@ -129,22 +129,27 @@ async def drain(work: Path, broker_url: str, receiver: delivery.ReceiverClient, 
     wall = time.monotonic()
     peak_rss = 0
     deadline = time.monotonic() + max(60.0, count / 50)
-    arrived = 0
-    while arrived < count and time.monotonic() < deadline:
+    distinct = 0
+    while distinct < count and time.monotonic() < deadline:  # every task's delivery, duplicates aside
         CHILDREN.check_alive(name)
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.5)
         peak_rss = max(peak_rss, _tree_rss(proc.pid))
-        arrived = await receiver.count()
+        if await receiver.count() >= count:
+            distinct = len({r[3] for r in await receiver.records()})
     cpu = _tree_cpu(proc.pid)
     elapsed = time.monotonic() - wall
     receiver_cpu = delivery.cpu_seconds(receiver_pid) - receiver_cpu
     CHILDREN.stop(name, timeout=20)
     records = await receiver.records()
+    first_of_each: dict[str, float] = {}
+    for record in records:
+        first_of_each.setdefault(record[3], record[0])
     return {
-        "pool": pool, "concurrency": concurrency, "tasks": count, "arrived": arrived,
-        "enqueue_s": float(enqueue.stdout.strip() or "nan"), "arrival": delivery.rates([r[0] for r in records]),
+        "pool": pool, "concurrency": concurrency, "tasks": count, "arrived": len(first_of_each),
+        "requests_received": len(records), "duplicates": len(records) - len(first_of_each),
+        "enqueue_s": float(enqueue.stdout.strip() or "nan"), "arrival": delivery.rates(list(first_of_each.values())),
         "start_to_last_arrival_s": (max(r[0] for r in records) - started_wall) if records else None,
-        "worker_cpu_s": round(cpu, 2), "cpu_us_per_delivery": cpu / max(1, arrived) * 1e6,
+        "worker_cpu_s": round(cpu, 2), "cpu_us_per_delivery": cpu / max(1, len(first_of_each)) * 1e6,
         "receiver_cpu_s": round(receiver_cpu, 2), "wall_s": round(elapsed, 2), "peak_rss_mb": peak_rss / 2**20,
         "distinct_webhook_ids": len({r[3] for r in records}),
     }

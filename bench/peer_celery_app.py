@@ -34,6 +34,9 @@ app.conf.update(
     accept_content=["json"],
     worker_send_task_events=False,
     broker_connection_retry_on_startup=True,
+    # kombu's Redis channel pools 10 connections by default: 64 gevent tasks acknowledging at once then fail
+    # with MaxConnectionsError ("Couldn't ack"), and the unacknowledged tasks run again. Room for every greenlet.
+    broker_transport_options={"max_connections": 256},
 )
 
 _session: requests.Session | None = None

@@ -189,7 +189,8 @@ def _drain(results: dict[str, Any], arms: dict[str, Any], ceiling: dict[str, Any
             check = (f"{f['db']['states']}, {f['db']['attempt_rows']:,} attempt rows, "
                      f"{f['db']['attempts_signed']:,} signed; all ok: {'yes' if f['all_ok'] else 'NO'}")
         elif arm["kind"] == "peer":
-            check = f"{f['distinct_webhook_ids']:,} distinct webhook-ids; peak RSS {f['peak_rss_mb']:.0f} MB"
+            check = (f"{f['distinct_webhook_ids']:,} distinct webhook-ids in {f.get('requests_received', 0):,} "
+                     f"requests ({f.get('duplicates', 0):,} sent twice or more); peak RSS {f['peak_rss_mb']:.0f} MB")
         rows.append(
             f"| {arm['label']} | {fmt(arrived)} of {fmt(count)} | **{fmt(arm['rate'])}/s** | "
             f"{fmt(f['arrival'].get('rate_first_last'))}/s | {fmt(arm.get('cpu_us_per_delivery'))} µs | "
@@ -208,7 +209,8 @@ def _drain(results: dict[str, Any], arms: dict[str, Any], ceiling: dict[str, Any
         "256 in flight. The Celery peer: "
         f"{fmt(peer_tasks)} tasks (fewer than the others: at its rate 20,000 would take minutes) published to "
         "Redis with no worker running, then one `celery worker` started with the pool shown; each task signs "
-        "the same body (Standard Webhooks HMAC) and posts it with `requests`. CPU is that of the sending "
+        "the same body (Standard Webhooks HMAC) and posts it with `requests`; its rate counts each task's "
+        "first arrival (a task delivered twice counts once). CPU is that of the sending "
         "process(es) (for Celery the whole process tree; for the ceiling the benchmark process) per delivery.",
         "",
         "| arm | delivered | rate (middle 80 %) | first to last | CPU per delivery | × ceiling | × best peer | "
@@ -450,7 +452,8 @@ def _reading() -> list[str]:
         "- Ratios are within this run: every arm met the same receiver, the same bodies and the same machine "
         "load within minutes of each other. Absolute rates differ between machines; the ratios travel better.",
         "- On a 2-core machine the receiver, the database and the sender share the cores: the ceiling is the "
-        "rate at which this receiver can be fed from one Python process, not a property of the network.",
+        "rate at which this receiver can be fed from one Python process, not a property of the network; arms "
+        "of two processes (two Hookdoor workers, Celery's prefork pool of 2) can pass it.",
         "- CPU per delivery is the figure least sensitive to other load on the machine.",
         "- Peer arms exist for the drain (section 1) and the steady arrival (section 2); fan-out is compared with "
         "the ceiling only, and isolation, recording overhead and memory are Hookdoor's own figures (the peer "

@@ -81,7 +81,7 @@ def planned_seconds(args: argparse.Namespace) -> float:
         "serve": 15 + args.capacity_seconds + 2 * len(args.fractions) * args.latency_seconds
         + 4 * args.overhead_rounds * args.overhead_calls * 0.006 + 10 + args.fanout * 0.01 + 3 * args.fanout_events,
         "isolation": 15 + 2 * args.isolation_seconds,
-        "memory": 2 * (15 + args.memory_backlog / 20_000 + args.memory_window),
+        "memory": 2 * (15 + args.memory_backlog / 12_000 + args.memory_window),
     }
     return sum(v for k, v in plan.items() if k not in args.skip)
 

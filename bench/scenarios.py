@@ -86,6 +86,8 @@ def insert_events(db: Database, count: int, user: dict[str, Any], batch: int = 5
     from hookdoor.events.ids import new_ulid
     from hookdoor.events.recorder import user_summary
 
+    if db.backend == "postgresql":
+        return _copy_events(db, count, user)
     engine = create_engine(db.sync_url)
     request = {"method": "POST", "uri": f"/api/update-user?id=built-in%2F{user['name']}", "clientIp": "127.0.0.1",
                "userAgent": "casdoor-python-sdk/1.43.3", "language": "en"}
@@ -105,6 +107,32 @@ def insert_events(db: Database, count: int, user: dict[str, Any], batch: int = 5
         with engine.begin() as connection:
             connection.execute(insert(events), rows)
     engine.dispose()
+    return time.monotonic() - started
+
+
+def _copy_events(db: Database, count: int, user: dict[str, Any]) -> float:
+    """The same rows as insert_events, into PostgreSQL with COPY (a million rows in well under a minute)."""
+    import json
+
+    import psycopg
+
+    from hookdoor.db.types import utcnow
+    from hookdoor.events.ids import new_ulid
+    from hookdoor.events.recorder import user_summary
+
+    request = json.dumps({"method": "POST", "uri": f"/api/update-user?id=built-in%2F{user['name']}",
+                          "clientIp": "127.0.0.1", "userAgent": "casdoor-python-sdk/1.43.3", "language": "en"})
+    summary = json.dumps(user_summary(user))
+    columns = 'id, action, organization, actor, subject, outcome, status_code, message, "user", object, request, ' \
+              "created_at, dispatched"
+    started = time.monotonic()
+    with psycopg.connect(db.url) as connection, connection.cursor() as cursor:
+        with cursor.copy(f"COPY events ({columns}) FROM STDIN") as copy:
+            for made in range(count):
+                copy.write_row((new_ulid(), "update-user", "built-in", "built-in/admin", f"built-in/{user['name']}",
+                                "ok", 200, "", summary, json.dumps({**user, "displayName": f"bench-0-{made}"}),
+                                request, utcnow(), False))
+        connection.commit()
     return time.monotonic() - started
 
 
