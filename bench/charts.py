@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 
 def draw(results: dict[str, Any], folder: Path) -> list[Path]:
@@ -76,6 +77,8 @@ def _memory(results: dict[str, Any]) -> Any:
         depth = axis.twinx()
         depth.plot(t, [s["queue_depth"] for s in run["samples"]], color="#d9822b", label="queue depth")
         depth.set_ylabel("deliveries not yet arrived", color="#d9822b")
+        depth.set_ylim(0, run["backlog"] * 1.05)
+        depth.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
         axis.set_title(f"{run['backend']}: {run['backlog']:,}-delivery backlog")
     figure.suptitle("Worker memory and queue depth while draining a large backlog")
     figure.tight_layout()
@@ -97,12 +100,15 @@ def _fanout_isolation(results: dict[str, Any]) -> Any:
             left.plot(points, [bare[p] for p in points], marker="s", label="ceiling", color="#888888")
         left.set_title(f"Fan-out of one event to {fan['webhooks']:,} webhooks")
         left.set_ylabel("event → arrival, ms")
+        left.set_ylim(bottom=0)
         left.legend()
     if "with_hanging" in iso:
         phases = [("none hanging", iso["without_hanging"]), ("20 % hanging", iso["with_hanging"]),
                   ("none, again", iso["without_hanging_again"])]
         bars = right.bar([p[0] for p in phases], [p[1]["healthy_rate"] for p in phases], color="#2b6cb0")
-        right.bar_label(bars, labels=[f"{p[1]['healthy_rate']:,.0f}/s" for p in phases])
+        right.bar_label(bars, labels=[f"{p[1]['healthy_rate']:,.0f}/s, p99 {p[1]['latency'].get('p99', 0):,.0f} ms"
+                                      for p in phases])
+        right.margins(y=0.15)
         right.set_title("Isolation: healthy endpoints' delivery rate")
         right.set_ylabel("deliveries/s to healthy endpoints")
     figure.tight_layout()

@@ -67,7 +67,9 @@ def _run_section(results: dict[str, Any]) -> list[str]:
     return [
         "## Run",
         "",
-        f"- Command: `{results['command']}` (from the repository root; `--quick` runs every scenario small)",
+        f"- Command: `{results['command']}` (from the repository root, after `.venv/bin/pip install -e '.[bench]'`; "
+        "the Celery peer installs itself into .bench-venv/celery on first use; `--quick` runs every scenario "
+        "small; `--from-json docs/bench/results.json` re-renders this file and the charts)",
         f"- Date (UTC): {results['started']}; runtime {results['runtime_s']:.0f} s (planned about "
         f"{results['planned_s']:.0f} s)",
         f"- Machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gib']} GiB memory, {m['platform']}",
