@@ -1,8 +1,10 @@
 """Delivery benchmark: throughput of one `hookdoor worker`, event-to-delivery latency under load,
 request-path overhead of subscribed webhooks, and a bare-aiohttp ceiling for the first two.
 
-    .venv/bin/python bench/delivery.py            # full run, writes docs/benchmarks.md
-    .venv/bin/python bench/delivery.py --quick    # short smoke run, writes nothing unless --output
+    .venv/bin/python bench/delivery.py            # full run, prints its figures; --output FILE for a report
+    .venv/bin/python bench/delivery.py --quick    # short smoke run
+
+The whole suite, which writes docs/benchmarks.md, is bench/run.py; this is one of its parts run alone.
 
 Every figure printed or written is measured in this run; nothing is estimated. All traffic stays on
 127.0.0.1. Child processes (receiver, `hookdoor serve`, `hookdoor worker`) are ended on exit, errors
@@ -1185,7 +1187,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--overhead-rounds", type=int, help="rounds of the overhead test (default 6, quick 2)")
     parser.add_argument("--overhead-pace-rate", type=float, default=50.0,
                         help="calls/s of the overhead test's paced run (default 50)")
-    parser.add_argument("--output", help="Markdown report (default docs/benchmarks.md; none with --quick)")
+    parser.add_argument("--output", help="Markdown report to write (default none; docs/benchmarks.md is run.py's)")
     parser.add_argument("--json", help="also write the raw results as JSON here")
     parser.add_argument("--from-json", help="only re-render the report of a run saved with --json")
     parser.add_argument("--layouts", default="serve,inline,separate",
@@ -1213,8 +1215,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.capacity_seconds = args.capacity_seconds or (2.0 if quick else 10.0)
     args.overhead_calls = args.overhead_calls or (50 if quick else 100)
     args.overhead_rounds = args.overhead_rounds or (2 if quick else 6)
-    if args.output is None and not quick:
-        args.output = str(ROOT / "docs" / "benchmarks.md")
     return args
 
 
