@@ -33,18 +33,15 @@ from hookdoor.commerce.schemas import (
     money,
 )
 from hookdoor.errors import BadRequest, Forbidden, HookdoorError
+from hookdoor.messaging.transport import Unreachable, post_for_json
 from hookdoor.webhooks.target_guard import (
     TargetPolicy,
     TargetRefused,
-    check_literal_host,
     check_url_at_save,
-    guarded_connector,
-    refusal_from,
 )
 
 SIGNATURE_HEADER = "Payment-Signature"
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10)
-MAX_ANSWER = 1 << 16
 MIN_SECRET_LENGTH = 16
 
 
@@ -130,22 +127,9 @@ class HttpPaymentProvider:
         headers = {"Content-Type": "application/json",
                    SIGNATURE_HEADER: sign(str(self.provider.get("clientSecret") or ""), body)}
         try:
-            check_literal_host(url, self.policy)
-            async with (
-                aiohttp.ClientSession(connector=guarded_connector(self.policy), timeout=HTTP_TIMEOUT,
-                                      trust_env=False) as http,
-                http.post(url, data=body, headers=headers, allow_redirects=False) as response,
-            ):
-                status, raw = response.status, await response.content.read(MAX_ANSWER + 1)
-        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
-            refused = refusal_from(exc)
-            raise ProviderFailed(f"payment provider {self.name} could not be reached: "
-                                 f"{refused if refused else type(exc).__name__}") from None
-        try:
-            answer = json.loads(raw[:MAX_ANSWER])
-        except ValueError:
-            answer = None
-        return status, answer if isinstance(answer, dict) else {}
+            return await post_for_json(self.policy, url, body, headers, timeout=HTTP_TIMEOUT)
+        except Unreachable as exc:
+            raise ProviderFailed(f"payment provider {self.name} could not be reached: {exc}") from None
 
     def notification(self, body: bytes, signature: str | None) -> Notification:
         """The provider's report, once its signature is checked; a forged one is refused."""

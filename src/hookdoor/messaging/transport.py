@@ -14,6 +14,7 @@ import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formataddr
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
@@ -166,23 +167,39 @@ async def send_http(what: str, provider_id: str, policy: TargetPolicy,
 MAX_ANSWER = 1 << 16
 
 
-async def ask_http(what: str, provider_id: str, policy: TargetPolicy, url: str, body: dict[str, str],
-                   auth: tuple[str, str] | None) -> tuple[int, dict[str, object]]:
-    """POST ``body`` as JSON and read a JSON object back (an ID-verification provider's verdict)."""
+class Unreachable(Exception):
+    """An HTTP provider could not be reached; the message says why (the SSRF guard's refusal, or the
+    error's kind), never what was sent."""
+
+
+async def post_for_json(policy: TargetPolicy, url: str, body: bytes, headers: dict[str, str], *,
+                        auth: tuple[str, str] | None = None,
+                        timeout: aiohttp.ClientTimeout = HTTP_TIMEOUT) -> tuple[int, dict[str, Any]]:
+    """POST ``body`` through the SSRF guard (no redirect followed) and read a JSON object back: the
+    status, and the object (empty when the answer is none, or too long to be one)."""
     try:
         check_literal_host(url, policy)
         basic = aiohttp.BasicAuth(*auth) if auth else None
         async with (
-            aiohttp.ClientSession(connector=guarded_connector(policy), timeout=HTTP_TIMEOUT, trust_env=False) as http,
-            http.post(url, json=body, auth=basic, allow_redirects=False) as response,
+            aiohttp.ClientSession(connector=guarded_connector(policy), timeout=timeout, trust_env=False) as http,
+            http.post(url, data=body, headers=headers, auth=basic, allow_redirects=False) as response,
         ):
             status, raw = response.status, await response.content.read(MAX_ANSWER + 1)
     except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
         refused = refusal_from(exc)
-        raise SendFailed(f"{what} provider {provider_id} could not be reached: "
-                         f"{refused if refused else type(exc).__name__}") from None
+        raise Unreachable(refused if refused else type(exc).__name__) from None
     try:
         answer = json.loads(raw[:MAX_ANSWER])
     except ValueError:
         answer = None
     return status, answer if isinstance(answer, dict) else {}
+
+
+async def ask_http(what: str, provider_id: str, policy: TargetPolicy, url: str, body: dict[str, str],
+                   auth: tuple[str, str] | None) -> tuple[int, dict[str, Any]]:
+    """POST ``body`` as JSON and read a JSON object back (an ID-verification provider's verdict)."""
+    try:
+        return await post_for_json(policy, url, json.dumps(body).encode(), {"Content-Type": "application/json"},
+                                   auth=auth)
+    except Unreachable as exc:
+        raise SendFailed(f"{what} provider {provider_id} could not be reached: {exc}") from None
