@@ -10,12 +10,12 @@ import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyotp
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.console.browser import shoot
 from tests.messaging.peers import SmtpSink, email_provider, use_providers
 from tests.mfa.test_totp import fresh_code
-from tests.oauth.test_authorize import CALLBACK, PASSWORD, new_client
+from tests.oauth.test_authorize import CALLBACK, PASSWORD, Client, new_client
 from tests.support import Api, ServerProcess
 
 
@@ -27,16 +27,26 @@ def _password_step(page: Page, username: str, organization: str, application: st
     page.click("form[action='/login'] button[type=submit]")
 
 
+def _new_page(browser: Browser, base_url: str) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return context, page
+
+
+def _sign_in_with_password(page: Page, client: Client) -> None:
+    organization, application = client.tenant.organization, client.tenant.application
+    page.goto(f"/login?{urlencode({'organization': organization, 'application': application})}")
+    _password_step(page, client.user, organization, application)
+
+
 def test_set_up_totp_then_sign_in_with_it(browser: Browser, server: ServerProcess, admin: Api,
                                           screenshots: bool) -> None:
     client = new_client(server, admin, redirectUris=[CALLBACK])
     organization, application = client.tenant.organization, client.tenant.application
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page = _new_page(browser, server.url)
     try:
-        page.goto(f"/login?{urlencode({'organization': organization, 'application': application})}")
-        _password_step(page, client.user, organization, application)
+        _sign_in_with_password(page, client)
         expect(page).to_have_url(re.compile(r"/console"))
         page.goto("/console/account/security")
         expect(page.locator("#mfa-status")).to_contain_text("Off")
@@ -56,8 +66,7 @@ def test_set_up_totp_then_sign_in_with_it(browser: Browser, server: ServerProces
         page.click("text=Sign out")
 
         # The password alone no longer signs in: the second step asks for the passcode.
-        page.goto(f"/login?{urlencode({'organization': organization, 'application': application})}")
-        _password_step(page, client.user, organization, application)
+        _sign_in_with_password(page, client)
         expect(page.locator("#passcode")).to_be_visible()
         if screenshots:
             shoot(page, "mfa-sign-in")
@@ -93,19 +102,15 @@ def test_register_a_passkey_then_sign_in_with_it(browser: Browser, server: Serve
     """Chromium's own WebAuthn machinery with a virtual authenticator (DevTools' WebAuthn domain) in
     place of a security key. On localhost: browsers take no IP address as a relying-party id."""
     client = new_client(server, admin, redirectUris=[CALLBACK])
-    organization, application = client.tenant.organization, client.tenant.application
     base = server.url.replace("127.0.0.1", "localhost")
-    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page = _new_page(browser, base)
     devtools = context.new_cdp_session(page)
     devtools.send("WebAuthn.enable")
     devtools.send("WebAuthn.addVirtualAuthenticator", {"options": {
         "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
         "isUserVerified": True, "automaticPresenceSimulation": True}})
     try:
-        page.goto(f"/login?{urlencode({'organization': organization, 'application': application})}")
-        _password_step(page, client.user, organization, application)
+        _sign_in_with_password(page, client)
         expect(page).to_have_url(re.compile(r"/console"))
         page.goto("/console/account/security")
         page.click("text=Register a passkey")
@@ -139,12 +144,9 @@ def test_set_up_email_codes_then_sign_in_with_one(browser: Browser, server: Serv
                       params={"id": f"{organization}/{client.user}"})["status"] == "ok"
     use_providers(admin, application, {"name": email_provider(admin, organization, smtp), "rule": "All"},
                   codeResendTimeout=1)
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page = _new_page(browser, server.url)
     try:
-        page.goto(f"/login?{urlencode({'organization': organization, 'application': application})}")
-        _password_step(page, client.user, organization, application)
+        _sign_in_with_password(page, client)
         expect(page).to_have_url(re.compile(r"/console"))
         page.goto("/console/account/security")
         page.click("[data-code-factor=email] button")
@@ -160,8 +162,7 @@ def test_set_up_email_codes_then_sign_in_with_one(browser: Browser, server: Serv
             shoot(page, "mfa-email-on")
         page.click("text=Sign out")
 
-        page.goto(f"/login?{urlencode({'organization': organization, 'application': application})}")
-        _password_step(page, client.user, organization, application)
+        _sign_in_with_password(page, client)
         expect(page.locator("#passcode-email")).to_be_visible()
         sent = len(smtp.to(address))
         time.sleep(1.1)  # the application's codeResendTimeout
