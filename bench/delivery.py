@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -555,16 +556,12 @@ def _sample_payload(database: Path) -> dict[str, Any]:
     return {"payload": payload, "headers": json.loads(headers)}
 
 
-async def bare_sender(receiver: ReceiverClient, sample: dict[str, Any], total: int, concurrency: int) -> dict[str, Any]:
-    """The ceiling: plain aiohttp POSTs of same-size signed-looking bodies, no database, no signing."""
-    body = sample["payload"].encode()
-    headers = {k: v for k, v in sample["headers"].items() if k.lower() != "content-length"}
-    await receiver.reset()
-    sent = 0
-    errors = 0
+async def post_lanes(url: str, body: bytes, headers: dict[str, str], total: int, concurrency: int) -> int:
+    """The bare sender's loop: ``total`` POSTs of ``body`` from ``concurrency`` lanes on one plain aiohttp
+    session; how many failed or were not answered 200."""
+    sent = errors = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=15)) as http:
-        url = receiver.url("/bare")
 
         async def lane() -> None:
             nonlocal sent, errors
@@ -573,16 +570,49 @@ async def bare_sender(receiver: ReceiverClient, sample: dict[str, Any], total: i
                 try:
                     async with http.post(url, data=body, headers=headers) as response:
                         await response.read()
-                        if response.status != 200:
-                            errors += 1
+                        errors += response.status != 200
                 except (aiohttp.ClientError, OSError):
                     errors += 1
 
-        meter = CpuMeter({"receiver": CHILDREN.procs["receiver"].pid})
-        started = time.monotonic()
-        await asyncio.wait_for(asyncio.gather(*(lane() for _ in range(concurrency))), timeout=max(60, total / 200))
-        elapsed = time.monotonic() - started
-        cpu = meter.stop()
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return errors
+
+
+def run_with_children(run: Callable[[Path], Coroutine[Any, Any, dict[str, Any]]], prefix: str, max_seconds: float,
+                      keep: bool) -> dict[str, Any]:
+    """``run(work)`` in a fresh work folder, bounded by ``max_seconds``; every child process it started
+    is stopped however it ends, and the folder removed unless ``keep`` or the run failed (its logs)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(CHILDREN.stop_all)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.monotonic()
+    try:
+        results = uvloop.run(asyncio.wait_for(run(work), max_seconds))
+    except BaseException:
+        print(f"benchmark failed; logs in {work}", file=sys.stderr)
+        keep = True
+        raise
+    finally:
+        CHILDREN.stop_all()
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+    results["runtime_s"] = time.monotonic() - started
+    if keep:
+        results["work"] = str(work)
+    return results
+
+
+async def bare_sender(receiver: ReceiverClient, sample: dict[str, Any], total: int, concurrency: int) -> dict[str, Any]:
+    """The ceiling: plain aiohttp POSTs of same-size signed-looking bodies, no database, no signing."""
+    body = sample["payload"].encode()
+    headers = {k: v for k, v in sample["headers"].items() if k.lower() != "content-length"}
+    await receiver.reset()
+    meter = CpuMeter({"receiver": CHILDREN.procs["receiver"].pid})
+    started = time.monotonic()
+    errors = await asyncio.wait_for(post_lanes(receiver.url("/bare"), body, headers, total, concurrency),
+                                    timeout=max(60, total / 200))
+    elapsed = time.monotonic() - started
+    cpu = meter.stop()
     arrived = await receiver.wait_for(total, 10)
     records = await receiver.records()
     return {"requests": total, "concurrency": concurrency, "errors": errors, "arrived": arrived,
@@ -1229,21 +1259,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.output).write_text(text)
             print(f"written to {args.output}")
         return 0
-    work = Path(tempfile.mkdtemp(prefix="hookdoor-bench-"))
-    atexit.register(CHILDREN.stop_all)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    started = time.monotonic()
-    try:
-        results = uvloop.run(asyncio.wait_for(run(args, work), args.max_seconds))
-    except BaseException:
-        print(f"benchmark failed; logs in {work}", file=sys.stderr)
-        args.keep = True
-        raise
-    finally:
-        CHILDREN.stop_all()
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    results["runtime_s"] = time.monotonic() - started
+    results = run_with_children(lambda work: run(args, work), "hookdoor-bench-", args.max_seconds, args.keep)
     results["args"] = vars(args)
     results["command"] = command
     if args.throughput_only:
@@ -1259,7 +1275,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"written to {args.output}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
-    print(f"runtime {results['runtime_s']:.1f} s" + (f"; work directory kept: {work}" if args.keep else ""))
+    print(f"runtime {results['runtime_s']:.1f} s" + (f"; work directory kept: {results['work']}" if args.keep else ""))
     return 0
 
 

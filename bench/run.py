@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import contextlib
 import json
-import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -34,7 +31,6 @@ import peer_celery
 import psutil
 import report
 import scenarios
-import uvloop
 
 import delivery
 from delivery import CHILDREN, PYTHON, ROOT
@@ -261,21 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = planned_seconds(args)
     print(f"planned duration: about {plan / 60:.1f} minutes (bound: {args.max_seconds:g} s); writing {doc}",
           flush=True)
-    work = Path(tempfile.mkdtemp(prefix="hookdoor-suite-"))
-    atexit.register(CHILDREN.stop_all)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    started = time.monotonic()
-    try:
-        results = uvloop.run(asyncio.wait_for(run(args, work), args.max_seconds))
-    except BaseException:
-        print(f"benchmark failed; logs in {work}", file=sys.stderr)
-        args.keep = True
-        raise
-    finally:
-        CHILDREN.stop_all()
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    results["runtime_s"] = time.monotonic() - started
+    results = delivery.run_with_children(lambda work: run(args, work), "hookdoor-suite-", args.max_seconds,
+                                         args.keep)
     results["planned_s"] = plan
     results["command"] = command
     results["args"] = {k: (sorted(v) if isinstance(v, set) else v) for k, v in vars(args).items()}

@@ -316,6 +316,17 @@ async def memory_drain(work: Path, http: aiohttp.ClientSession, receiver: Receiv
 
 # ---- the API server: capacity, steady arrival, recording overhead ------------------------------------
 
+async def add_users(api: Api, prefix: str, count: int) -> list[dict[str, Any]]:
+    """``count`` realistic users added through the API, as stored (their issued fields too), for the
+    update-user calls that make events."""
+    users = []
+    for i in range(count):
+        user = delivery.realistic_user(f"{prefix}-{i}")
+        await api.post("add-user", user)
+        users.append({**user, **(await api.get("get-user", id=f"built-in/{user['name']}"))["data"]})
+    return users
+
+
 async def serve_suite(args: argparse.Namespace, work: Path, http: aiohttp.ClientSession, receiver: ReceiverClient,
                       sample: dict[str, Any]) -> dict[str, Any]:
     """`hookdoor serve` on SQLite as it starts by default (its worker a child process): capacity probe, then
@@ -326,11 +337,7 @@ async def serve_suite(args: argparse.Namespace, work: Path, http: aiohttp.Client
     async with delivery.new_client(limit=200, timeout=300) as api_http:
         api = Api(api_http, base)
         await api.login()
-        users = []
-        for i in range(20):
-            user = delivery.realistic_user(f"bench-user-{i}")
-            await api.post("add-user", user)
-            users.append({**user, **(await api.get("get-user", id=f"built-in/{user['name']}"))["data"]})
+        users = await add_users(api, "bench-user", 20)
         await api.add_webhook("latency", receiver.url("/latency"))
         overhead_hooks = [f"overhead-{i}" for i in range(10)]
         for name in overhead_hooks:
@@ -438,11 +445,7 @@ async def isolation(args: argparse.Namespace, work: Path, http: aiohttp.ClientSe
     async with delivery.new_client(limit=200, timeout=300) as api_http:
         api = Api(api_http, base)
         await api.login()
-        users = []
-        for i in range(10):
-            user = delivery.realistic_user(f"iso-user-{i}")
-            await api.post("add-user", user)
-            users.append({**user, **(await api.get("get-user", id=f"built-in/{user['name']}"))["data"]})
+        users = await add_users(api, "iso-user", 10)
         for name in healthy:
             await api.add_webhook(name, receiver.url(f"/healthy/{name}"), timeoutSeconds=2, maxConcurrency=64)
         for name in hanging:

@@ -52,24 +52,9 @@ async def idle_startup_cpu(name: str, database: Path, work: Path, env: dict[str,
 
 
 async def bare_lanes(url: str, body: bytes, headers: dict[str, str], total: int, concurrency: int) -> dict[str, Any]:
-    sent = errors = 0
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=15)) as http:
-
-        async def lane() -> None:
-            nonlocal sent, errors
-            while sent < total:
-                sent += 1
-                try:
-                    async with http.post(url, data=body, headers=headers) as response:
-                        await response.read()
-                        errors += response.status != 200
-                except (aiohttp.ClientError, OSError):
-                    errors += 1
-
-        cpu = time.process_time()
-        await asyncio.gather(*(lane() for _ in range(concurrency)))
-        return {"cpu_s": time.process_time() - cpu, "errors": errors}
+    cpu = time.process_time()
+    errors = await bench.post_lanes(url, body, headers, total, concurrency)
+    return {"cpu_s": time.process_time() - cpu, "errors": errors}
 
 
 async def prepare(work: Path, receiver: bench.ReceiverClient, events: int) -> tuple[Path, dict[str, Any]]:
