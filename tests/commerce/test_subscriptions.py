@@ -20,7 +20,7 @@ from hookdoor.db.migrate import upgrade
 from hookdoor.db.types import parse_rfc3339, rfc3339, utcnow
 from tests.commerce.conftest import Shop
 from tests.identity.test_events_recorded import events
-from tests.support import drop_postgres_database, eventually, new_postgres_database, unique
+from tests.support import eventually, fresh_database, unique
 
 
 def _plan(shop: Shop, **fields: object) -> tuple[str, str, str, str]:
@@ -91,14 +91,8 @@ def test_a_plan_with_an_unknown_period_is_refused(shop: Shop) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'subs.db'}"
-        return
-    url = new_postgres_database()
-    try:
+    with fresh_database(request.param, tmp_path) as url:
         yield url
-    finally:
-        drop_postgres_database(url)
 
 
 async def test_several_processes_move_each_lapsed_subscription_once(database_url: str) -> None:

@@ -13,19 +13,13 @@ from hookdoor.config import Settings
 from hookdoor.db.engine import create_engine
 from hookdoor.db.migrate import upgrade
 from hookdoor.sync.repository import run_lock
-from tests.support import drop_postgres_database, new_postgres_database
+from tests.support import fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'lock.db'}"
-        return
-    url = new_postgres_database()
-    try:
+    with fresh_database(request.param, tmp_path) as url:
         yield url
-    finally:
-        drop_postgres_database(url)
 
 
 async def test_a_second_process_waits_its_turn(database_url: str) -> None:
